@@ -1,0 +1,142 @@
+import { XiaoweiError } from '../platform/errors.js';
+import type { BatchResult, TransferResult } from './result-codes.js';
+import type { CommitRequest, LedgerStore } from './store.js';
+import type { TransferInput } from './types.js';
+
+export interface GroupCommitOptions {
+  /** Most transfers in one database transaction. */
+  maxBatch: number;
+  /** How long the first queued request may wait for company before a flush (0 = next tick). */
+  maxWaitMs: number;
+  /** Most transfers waiting; beyond it callers get `overloaded` at once instead of a long wait. */
+  maxQueue: number;
+  /** Period of idle work (SQLite per-account indexing). */
+  idleMs?: number;
+  onCommit?: (transfers: number, requests: number, latencyMs: number) => void;
+  /** When true, the store cannot take a transaction now (SQLite: another transaction is open). */
+  busy?: () => boolean;
+}
+
+interface Waiting extends CommitRequest {
+  resolve: (results: BatchResult<TransferResult>[]) => void;
+  reject: (error: unknown) => void;
+}
+
+/**
+ * Group commit: callers' transfers are queued and committed together, one durable commit per
+ * batch; each caller gets only its own results, and one failing transfer never fails the others.
+ * One batch is in flight at a time per process; the queue fills while it commits.
+ */
+export class GroupCommitter {
+  private queue: Waiting[] = [];
+  private queued = 0;
+  private flushing = false;
+  private timer: NodeJS.Timeout | undefined;
+  private idleTimer: NodeJS.Timeout | undefined;
+  private closing = false;
+  private drainWaiters: (() => void)[] = [];
+
+  constructor(
+    private readonly store: LedgerStore,
+    private readonly options: GroupCommitOptions,
+  ) {
+    if (options.idleMs) {
+      this.idleTimer = setInterval(() => void this.runIdle(), options.idleMs);
+      this.idleTimer.unref();
+    }
+  }
+
+  /** Queues one caller's batch; resolves with its failures once the batch is durable. */
+  submit(transfers: readonly TransferInput[], internal = false): Promise<BatchResult<TransferResult>[]> {
+    if (this.closing) return Promise.reject(new XiaoweiError('shutting_down'));
+    if (transfers.length > this.options.maxBatch) {
+      return Promise.reject(new XiaoweiError('batch_too_large', String(this.options.maxBatch)));
+    }
+    if (transfers.length === 0) return Promise.resolve([]);
+    if (this.queued + transfers.length > this.options.maxQueue) return Promise.reject(new XiaoweiError('overloaded'));
+    return new Promise((resolve, reject) => {
+      this.queue.push({ transfers, internal, resolve, reject });
+      this.queued += transfers.length;
+      this.schedule();
+    });
+  }
+
+  private schedule(): void {
+    if (this.flushing || this.timer) return;
+    const full = this.queued >= this.options.maxBatch;
+    const run = (): void => {
+      this.timer = undefined;
+      void this.flush();
+    };
+    this.timer = full || this.options.maxWaitMs === 0 ? (setImmediate(run) as unknown as NodeJS.Timeout) : setTimeout(run, this.options.maxWaitMs);
+  }
+
+  private take(): Waiting[] {
+    const group: Waiting[] = [];
+    let count = 0;
+    while (this.queue.length > 0) {
+      const next = this.queue[0]!;
+      if (group.length > 0 && count + next.transfers.length > this.options.maxBatch) break;
+      group.push(next);
+      count += next.transfers.length;
+      this.queue.shift();
+    }
+    this.queued -= count;
+    return group;
+  }
+
+  private async flush(): Promise<void> {
+    if (this.flushing || this.queue.length === 0) return;
+    if (this.options.busy?.()) {
+      this.timer = setTimeout(() => {
+        this.timer = undefined;
+        void this.flush();
+      }, 1);
+      return;
+    }
+    this.flushing = true;
+    const group = this.take();
+    const started = performance.now();
+    try {
+      const results = await this.store.commit(group);
+      const count = group.reduce((n, w) => n + w.transfers.length, 0);
+      this.options.onCommit?.(count, group.length, performance.now() - started);
+      group.forEach((w, i) => w.resolve(results[i] ?? []));
+    } catch (error) {
+      // The transaction rolled back: nothing of this group was committed, so callers may retry.
+      for (const w of group) w.reject(error);
+    } finally {
+      this.flushing = false;
+      if (this.queue.length > 0) this.schedule();
+      else this.notifyDrained();
+    }
+  }
+
+  private async runIdle(): Promise<void> {
+    if (this.flushing || this.queue.length > 0 || this.options.busy?.()) return;
+    this.flushing = true;
+    try {
+      await this.store.idle();
+    } catch {
+      // Idle work is retried on the next tick; it never holds up commits.
+    } finally {
+      this.flushing = false;
+      if (this.queue.length > 0) this.schedule();
+    }
+  }
+
+  private notifyDrained(): void {
+    const waiters = this.drainWaiters;
+    this.drainWaiters = [];
+    for (const w of waiters) w();
+  }
+
+  /** Refuses new work and resolves once everything queued is committed. */
+  async drain(): Promise<void> {
+    this.closing = true;
+    if (this.idleTimer) clearInterval(this.idleTimer);
+    if (!this.flushing && this.queue.length === 0) return;
+    await new Promise<void>((resolve) => this.drainWaiters.push(resolve));
+    if (this.queue.length > 0 || this.flushing) await this.drain();
+  }
+}

@@ -1,0 +1,48 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+import path from 'node:path';
+
+/** Every setting Xiaowei reads from the environment, validated once at boot. */
+export const ConfigSchema = Type.Object({
+  PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 8080 }),
+  HOST: Type.String({ default: '0.0.0.0' }),
+  XIAOWEI_DATA_DIR: Type.String({ default: './data' }),
+  DATABASE_URL: Type.Optional(Type.String({ pattern: '^(postgres(ql)?://|sqlite:).+' })),
+  LOG_LEVEL: Type.Union(
+    ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
+    { default: 'info' },
+  ),
+  XIAOWEI_MASTER_KEY: Type.Optional(Type.String({ pattern: '^[0-9a-fA-F]{64}$' })),
+  XIAOWEI_COMMIT_MAX_BATCH: Type.Integer({ minimum: 1, maximum: 8190, default: 8190 }),
+  XIAOWEI_COMMIT_MAX_WAIT_MS: Type.Integer({ minimum: 0, maximum: 100, default: 0 }),
+  XIAOWEI_COMMIT_MAX_QUEUE: Type.Integer({ minimum: 1, maximum: 10_000_000, default: 200_000 }),
+  XIAOWEI_SESSION_TTL_S: Type.Integer({ minimum: 60, maximum: 7 * 86400, default: 8 * 3600 }),
+  XIAOWEI_PENDING_SWEEP_MS: Type.Integer({ minimum: 100, maximum: 3_600_000, default: 1000 }),
+  XIAOWEI_COOKIE_SECURE: Type.Boolean({ default: false }),
+  XIAOWEI_PG_POOL_SIZE: Type.Integer({ minimum: 2, maximum: 200, default: 10 }),
+});
+
+export type Config = Static<typeof ConfigSchema> & { dataDir: string; dialect: 'sqlite' | 'postgres' };
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Reads and checks configuration; a bad variable stops the boot with a message naming it. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const raw: Record<string, unknown> = {};
+  for (const key of Object.keys(ConfigSchema.properties)) {
+    const value = env[key];
+    if (value !== undefined && value !== '') raw[key] = value;
+  }
+  const withDefaults = Value.Default(ConfigSchema, Value.Convert(ConfigSchema, raw));
+  const errors = [...Value.Errors(ConfigSchema, withDefaults)];
+  if (errors.length > 0) {
+    const lines = errors.map((e) => `  ${e.path.slice(1) || '(root)'} = ${JSON.stringify(raw[e.path.slice(1)])}: ${e.message}`);
+    throw new ConfigError(`Invalid configuration 配置无效:\n${[...new Set(lines)].join('\n')}`);
+  }
+  const config = withDefaults as Static<typeof ConfigSchema>;
+  const dataDir = path.resolve(config.XIAOWEI_DATA_DIR);
+  const dialect = config.DATABASE_URL?.startsWith('postgres') ? 'postgres' : 'sqlite';
+  return { ...config, dataDir, dialect };
+}
