@@ -16,6 +16,8 @@ export { TRANSFER_RESULTS, ACCOUNT_RESULTS, TRANSFER_RESULT_TEXT } from './resul
 export type { TransferResult, AccountResult, BatchResult } from './result-codes.js';
 export type { StatementLine, Page, TransferQuery, DailyTotal, BalanceByCode } from './read.js';
 export type { VerifyReport } from './verify.js';
+export { LedgerClock } from './ledger-clock.js';
+export { ACCOUNT_TYPES, TRANSFER_CODES, accountType, displayBalance } from './chart.js';
 
 /** Ledger code for Chinese yuan (ISO 4217 numeric 156). */
 export const LEDGER_CNY = 156;
@@ -37,6 +39,8 @@ export interface Ledger {
   createTransfers(batch: readonly TransferInput[]): Promise<BatchResult<TransferResult>[]>;
   lookupAccounts(ids: readonly string[]): Promise<Account[]>;
   lookupTransfer(id: string): Promise<Transfer | undefined>;
+  /** Accounts, newest first; `owners` null = every owner. */
+  listAccounts(q: { owners: readonly string[] | null; code?: number | undefined; limit: number; offset: number }): Promise<{ items: Account[]; total: number }>;
   statement(accountId: string, options?: { before?: number; limit?: number }): Promise<read.Page<read.StatementLine>>;
   balanceAt(accountId: string, at: number): Promise<{ debits_posted: number; credits_posted: number; ts: number | null }>;
   searchTransfers(q: read.TransferQuery): Promise<read.Page<Transfer>>;
@@ -49,8 +53,11 @@ export interface Ledger {
   drain(): Promise<void>;
 }
 
-export function createLedger(database: Database, options: LedgerOptions, hooks: LedgerHooks = {}): Ledger {
-  const clock = new LedgerClock();
+/**
+ * Opens the ledger on a database. `clock` is for the demo seeder only, which writes a history
+ * into an empty ledger with past timestamps; everything else uses the real clock.
+ */
+export function createLedger(database: Database, options: LedgerOptions, hooks: LedgerHooks = {}, clock = new LedgerClock()): Ledger {
   const store: LedgerStore =
     database.dialect === 'sqlite' ? new SqliteLedgerStore(database.sqlite!, clock) : new PgLedgerStore(database.pool!, clock);
   const sqlite = database.sqlite;
@@ -105,6 +112,7 @@ export function createLedger(database: Database, options: LedgerOptions, hooks: 
     createTransfers: (batch) => submit(batch, false),
     lookupAccounts: (ids) => read.getAccounts(db, ids),
     lookupTransfer: (id) => read.getTransfer(db, id),
+    listAccounts: (q) => read.listAccounts(db, q),
     statement: (accountId, o) => read.statement(db, dialect, accountId, o),
     balanceAt: (accountId, at) => read.balanceAt(db, dialect, accountId, at),
     searchTransfers: (q) => read.searchTransfers(db, dialect, q),

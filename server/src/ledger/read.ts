@@ -199,3 +199,17 @@ export async function balancesByCode(db: Db): Promise<BalanceByCode[]> {
 }
 
 export { sql };
+
+/** Accounts, newest first; `owners` null = every owner. */
+export async function listAccounts(
+  db: Db,
+  q: { owners: readonly string[] | null; code?: number | undefined; limit: number; offset: number },
+): Promise<{ items: Account[]; total: number }> {
+  if (q.owners !== null && q.owners.length === 0) return { items: [], total: 0 };
+  let base = db.selectFrom('ledger_accounts');
+  if (q.owners !== null) base = base.where('owner_id', 'in', [...q.owners]);
+  if (q.code !== undefined) base = base.where('code', '=', q.code);
+  const total = (await base.select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()) as Row;
+  const rows = (await base.selectAll().orderBy('timestamp', 'desc').limit(Math.min(q.limit, MAX_PAGE)).offset(q.offset).execute()) as Row[];
+  return { items: rows.map(accountFromRow), total: toSafeInt(total.n) };
+}

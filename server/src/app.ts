@@ -1,0 +1,131 @@
+import cookie from '@fastify/cookie';
+import fastifyStatic from '@fastify/static';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { Kysely } from 'kysely';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { canSeeOwner, visibleOwners } from './identity/access.js';
+import { installAuth } from './identity/auth-hook.js';
+import { identityRoutes } from './identity/routes.js';
+import type { IdentityTables } from './identity/tables.js';
+import { createLedger, type Ledger } from './ledger/index.js';
+import { ledgerRoutes } from './ledger/routes.js';
+import type { Config } from './platform/config.js';
+import type { Database } from './platform/db/database.js';
+import { installErrorHandling } from './platform/http/error-handler.js';
+import { validatorCompiler } from './platform/http/validation.js';
+import { loggerOptions } from './platform/logger.js';
+import { Metrics } from './platform/metrics.js';
+import type { Secrets } from './platform/secrets.js';
+import { newId } from './platform/ids.js';
+
+export interface BuildOptions {
+  config: Config;
+  database: Database;
+  secrets: Secrets;
+  /** false silences the request log (tests). */
+  logger?: boolean;
+  /** Folder of the built console; defaults to web/dist next to the server. */
+  webDist?: string | null;
+}
+
+export interface Xiaowei {
+  app: FastifyInstance;
+  ledger: Ledger;
+  metrics: Metrics;
+}
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+export const DEFAULT_WEB_DIST = path.resolve(here, '../../web/dist');
+
+/** Builds the whole server (every domain as a plugin) without listening: tests use `inject`. */
+export async function buildApp(options: BuildOptions): Promise<Xiaowei> {
+  const { config, database, secrets } = options;
+  const app = Fastify({
+    logger: options.logger === false ? false : loggerOptions(config.LOG_LEVEL),
+    genReqId: () => newId(),
+    bodyLimit: 1024 * 1024,
+    ajv: { customOptions: { coerceTypes: false } },
+    return503OnClosing: true,
+  }).withTypeProvider<TypeBoxTypeProvider>();
+  app.setValidatorCompiler(validatorCompiler());
+  installErrorHandling(app);
+
+  const metrics = new Metrics();
+  const ledger = createLedger(database, config, {
+    onCommit: (transfers, _requests, latencyMs) => {
+      metrics.batchSize.observe(transfers);
+      metrics.commitLatency.observe(latencyMs / 1000);
+    },
+    onResults: (committed, rejected) => {
+      metrics.transfersCommitted.inc(committed);
+      if (rejected) metrics.transfersRejected.inc(rejected);
+    },
+  });
+
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    metrics.httpDuration.observe({ method: request.method, route, status: String(reply.statusCode) }, reply.elapsedTime / 1000);
+  });
+  app.addHook('onSend', async (_request, reply, payload) => {
+    void reply.header('x-content-type-options', 'nosniff');
+    return payload;
+  });
+
+  await app.register(cookie);
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'Xiaowei 小微云 API', version: '0.1.0', description: 'Payment settlement for rural banks. Amounts are integer fen (分). 金额单位为分（整数）。' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+
+  const db = database.kysely as Kysely<IdentityTables>;
+  installAuth(app, { db, secrets, ttlSeconds: config.XIAOWEI_SESSION_TTL_S });
+
+  app.get('/livez', { schema: { hide: true } }, async () => ({ ok: true }));
+  app.get('/readyz', { schema: { hide: true } }, async (_request, reply) => {
+    try {
+      await database.ping();
+      return { ok: true, database: database.dialect };
+    } catch {
+      return reply.status(503).send({ ok: false, database: database.dialect });
+    }
+  });
+  app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
+    void reply.header('content-type', metrics.registry.contentType);
+    return metrics.registry.metrics();
+  });
+
+  await app.register(
+    async (api) => {
+      await api.register(identityRoutes, { db, secrets, ttlSeconds: config.XIAOWEI_SESSION_TTL_S, cookieSecure: config.XIAOWEI_COOKIE_SECURE });
+      await api.register(ledgerRoutes, {
+        ledger,
+        access: { canSeeOwner: (actor, owner) => canSeeOwner(db, actor, owner), visibleOwners: (actor) => visibleOwners(db, actor) },
+      });
+    },
+    { prefix: '/api/v1' },
+  );
+
+  const webDist = options.webDist === undefined ? DEFAULT_WEB_DIST : options.webDist;
+  if (webDist && fs.existsSync(path.join(webDist, 'index.html'))) {
+    await app.register(fastifyStatic, { root: webDist, wildcard: false });
+    // Client-side routes of the console fall back to index.html.
+    app.get('/*', { schema: { hide: true } }, async (request, reply) => {
+      if (request.url.startsWith('/api/')) return reply.callNotFound();
+      return reply.sendFile('index.html');
+    });
+  }
+
+  app.addHook('onClose', async () => {
+    await ledger.drain();
+  });
+  return { app, ledger, metrics };
+}

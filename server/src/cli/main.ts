@@ -1,0 +1,111 @@
+#!/usr/bin/env node
+import { Command } from 'commander';
+import type { Kysely } from 'kysely';
+import { buildApp } from '../app.js';
+import type { IdentityTables } from '../identity/tables.js';
+import { createLedger } from '../ledger/index.js';
+import { ConfigError } from '../platform/config.js';
+import { bootstrap } from '../seed/bootstrap.js';
+import { openContext } from './context.js';
+
+const program = new Command();
+program.name('xiaowei').description('Xiaowei 小微云 — payment settlement for rural banks');
+
+program
+  .command('migrate')
+  .description('bring the database schema up to date 升级数据库结构')
+  .action(async () => {
+    const ctx = await openContext();
+    console.log(`database ${ctx.database.dialect}: schema up to date 数据库结构已是最新`);
+    await ctx.database.close();
+  });
+
+program
+  .command('start')
+  .description('migrate, seed, and serve the API and console 启动服务')
+  .option('--no-demo', 'do not load demo data 不加载演示数据')
+  .action(async (opts: { demo: boolean }) => {
+    const ctx = await openContext();
+    const seeded = await seedAll(ctx, opts.demo);
+    const { app } = await buildApp(ctx);
+    const shutdown = async (signal: string): Promise<void> => {
+      app.log.info({ signal }, 'shutting down: draining the commit queue');
+      await app.close();
+      await ctx.database.close();
+      process.exit(0);
+    };
+    process.once('SIGTERM', () => void shutdown('SIGTERM'));
+    process.once('SIGINT', () => void shutdown('SIGINT'));
+    const address = await app.listen({ port: ctx.config.PORT, host: ctx.config.HOST });
+    const local = `http://localhost:${(app.server.address() as { port: number }).port}`;
+    console.log(`\nXiaowei 小微云 listening on ${address}`);
+    console.log(`  console 控制台:   ${local}/`);
+    console.log(`  API docs 接口文档: ${local}/docs`);
+    console.log(`  metrics 监控指标: ${local}/metrics`);
+    console.log(`  database 数据库:  ${ctx.database.dialect}${ctx.database.dialect === 'sqlite' ? ` (${ctx.config.dataDir}/xiaowei.db)` : ''}`);
+    printLogins(seeded);
+  });
+
+program
+  .command('seed')
+  .description('load reference data and (unless --no-demo) demo data 加载基础数据和演示数据')
+  .option('--no-demo', 'reference data only 仅加载基础数据')
+  .action(async (opts: { demo: boolean }) => {
+    const ctx = await openContext();
+    printLogins(await seedAll(ctx, opts.demo));
+    await ctx.database.close();
+  });
+
+const ledgerCmd = program.command('ledger').description('ledger tools 账务工具');
+ledgerCmd
+  .command('verify')
+  .description('check debits = credits and every balance against the replay of its transfers 账务核验')
+  .action(async () => {
+    const ctx = await openContext();
+    const ledger = createLedger(ctx.database, ctx.config);
+    const report = await ledger.verify();
+    await ledger.drain();
+    await ctx.database.close();
+    console.log(JSON.stringify(report));
+    if (!report.ok) {
+      console.error(`ledger INCONSISTENT 账务不平: ${report.problem}`);
+      process.exit(1);
+    }
+    console.log(`ledger consistent 账务平衡: ${report.ledgers} ledger(s), ${report.accounts} accounts, ${report.transfers} transfers`);
+  });
+
+interface SeedOutcome {
+  adminPassword?: string | undefined;
+  demo?: { username: string; password: string }[] | undefined;
+}
+
+async function seedAll(ctx: Awaited<ReturnType<typeof openContext>>, demo: boolean): Promise<SeedOutcome> {
+  const ledger = createLedger(ctx.database, ctx.config);
+  const db = ctx.database.kysely as Kysely<IdentityTables>;
+  const boot = await bootstrap(db, ledger);
+  await ledger.drain();
+  let demoLogins: SeedOutcome['demo'];
+  if (demo) {
+    const { seedDemo } = await import('../seed/demo.js');
+    demoLogins = await seedDemo(ctx, boot.bankId);
+  }
+  return { adminPassword: boot.adminPassword, demo: demoLogins };
+}
+
+function printLogins(seeded: SeedOutcome): void {
+  if (seeded.adminPassword) {
+    console.log('\nFirst administrator created 已创建首个管理员 (shown once 仅显示一次):');
+    console.log(`  username 用户名: admin`);
+    console.log(`  password 密码:   ${seeded.adminPassword}`);
+    console.log('  On first sign-in you will bind an authenticator app (TOTP). 首次登录需绑定动态口令。');
+  }
+  for (const login of seeded.demo ?? []) {
+    console.log(`Demo login 演示账号: ${login.username} / ${login.password}`);
+  }
+}
+
+program.parseAsync().catch((error: unknown) => {
+  if (error instanceof ConfigError) console.error(error.message);
+  else console.error(error);
+  process.exit(1);
+});

@@ -1,0 +1,129 @@
+import { createHash, randomBytes } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import { Secret, TOTP } from 'otpauth';
+import { XiaoweiError } from '../platform/errors.js';
+import { toSafeInt } from '../platform/int.js';
+import type { Secrets } from '../platform/secrets.js';
+import { verifyPassword } from './passwords.js';
+import { TOTP_REQUIRED, type Role } from './roles.js';
+import type { IdentityTables } from './tables.js';
+import { findUserByName, toUser, type User } from './users.js';
+
+export const MAX_FAILED_LOGINS = 5;
+export const LOCK_MINUTES = 15;
+const ENROLMENT_TTL_MS = 10 * 60 * 1000;
+
+const hashToken = (token: string): string => createHash('sha256').update(token).digest('base64url');
+
+function totpFor(secretBase32: string, label: string): TOTP {
+  return new TOTP({ issuer: 'Xiaowei 小微云', label, algorithm: 'SHA1', digits: 6, period: 30, secret: Secret.fromBase32(secretBase32) });
+}
+
+export type LoginOutcome =
+  | { kind: 'session'; token: string; user: User; expires_at: number }
+  | { kind: 'enrol_totp'; enrolment_token: string; secret: string; otpauth_url: string; user: User };
+
+/** Dummy hash so that unknown usernames cost the same time as wrong passwords. */
+const DUMMY_HASH = 'scrypt$32768$8$1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA';
+
+export interface SessionDeps {
+  db: Kysely<IdentityTables>;
+  secrets: Secrets;
+  ttlSeconds: number;
+}
+
+async function openSession(deps: SessionDeps, row: IdentityTables['users']): Promise<LoginOutcome> {
+  const token = randomBytes(32).toString('base64url');
+  const now = Date.now();
+  const expires_at = now + deps.ttlSeconds * 1000;
+  await deps.db.insertInto('sessions').values({ token_hash: hashToken(token), user_id: row.id, created_at: now, expires_at }).execute();
+  await deps.db.updateTable('users').set({ failed_logins: 0, locked_until: 0, last_login_at: now }).where('id', '=', row.id).execute();
+  return { kind: 'session', token, user: toUser({ ...row, last_login_at: now }), expires_at };
+}
+
+async function recordFailure(deps: SessionDeps, row: IdentityTables['users']): Promise<never> {
+  const failures = toSafeInt(row.failed_logins) + 1;
+  const lock = failures >= MAX_FAILED_LOGINS ? Date.now() + LOCK_MINUTES * 60_000 : 0;
+  await deps.db
+    .updateTable('users')
+    .set({ failed_logins: lock ? 0 : failures, locked_until: lock })
+    .where('id', '=', row.id)
+    .execute();
+  if (lock) throw new XiaoweiError('account_locked', String(LOCK_MINUTES));
+  throw new XiaoweiError('invalid_credentials');
+}
+
+/**
+ * Password sign-in with lockout and, for roles that need it, a TOTP second factor. A role that
+ * needs TOTP but has none enrolled gets an enrolment challenge instead of a session.
+ */
+export async function login(deps: SessionDeps, username: string, password: string, totpCode?: string): Promise<LoginOutcome> {
+  const row = await findUserByName(deps.db, username);
+  const ok = await verifyPassword(password, row?.password_hash ?? DUMMY_HASH);
+  if (!row) throw new XiaoweiError('invalid_credentials');
+  if (toSafeInt(row.locked_until) > Date.now()) throw new XiaoweiError('account_locked', String(LOCK_MINUTES));
+  if (!ok) return recordFailure(deps, row);
+  if (toSafeInt(row.disabled) === 1) throw new XiaoweiError('user_disabled');
+  const needsTotp = TOTP_REQUIRED.includes(row.role as Role) || toSafeInt(row.totp_enabled) === 1;
+  if (needsTotp) {
+    if (toSafeInt(row.totp_enabled) !== 1 || !row.totp_secret_enc) return startEnrolment(deps, row);
+    if (!totpCode) throw new XiaoweiError('totp_required');
+    const secret = deps.secrets.decrypt('totp', row.totp_secret_enc);
+    if (totpFor(secret, row.username).validate({ token: totpCode, window: 1 }) === null) {
+      return recordFailure(deps, row).catch((e: unknown) => {
+        throw e instanceof XiaoweiError && e.code === 'invalid_credentials' ? new XiaoweiError('totp_invalid') : e;
+      });
+    }
+  }
+  return openSession(deps, row);
+}
+
+async function startEnrolment(deps: SessionDeps, row: IdentityTables['users']): Promise<LoginOutcome> {
+  const secret = new Secret({ size: 20 }).base32;
+  const enrolmentToken = randomBytes(32).toString('base64url');
+  // The pending secret and its enrolment token live sealed in the user row until confirmed.
+  const sealed = deps.secrets.encrypt('totp-enrolment', JSON.stringify({ secret, token: hashToken(enrolmentToken), until: Date.now() + ENROLMENT_TTL_MS }));
+  await deps.db.updateTable('users').set({ totp_secret_enc: sealed, totp_enabled: 0 }).where('id', '=', row.id).execute();
+  return { kind: 'enrol_totp', enrolment_token: enrolmentToken, secret, otpauth_url: totpFor(secret, row.username).toString(), user: toUser(row) };
+}
+
+/** Confirms a TOTP enrolment with a first code and opens a session. */
+export async function confirmEnrolment(deps: SessionDeps, username: string, enrolmentToken: string, code: string): Promise<LoginOutcome> {
+  const row = await findUserByName(deps.db, username);
+  if (!row?.totp_secret_enc || toSafeInt(row.totp_enabled) === 1) throw new XiaoweiError('invalid_credentials');
+  let pending: { secret: string; token: string; until: number };
+  try {
+    pending = JSON.parse(deps.secrets.decrypt('totp-enrolment', row.totp_secret_enc)) as typeof pending;
+  } catch {
+    throw new XiaoweiError('invalid_credentials');
+  }
+  if (pending.token !== hashToken(enrolmentToken) || pending.until < Date.now()) throw new XiaoweiError('invalid_credentials');
+  if (totpFor(pending.secret, row.username).validate({ token: code, window: 1 }) === null) throw new XiaoweiError('totp_invalid');
+  const sealed = deps.secrets.encrypt('totp', pending.secret);
+  await deps.db.updateTable('users').set({ totp_secret_enc: sealed, totp_enabled: 1 }).where('id', '=', row.id).execute();
+  return openSession(deps, { ...row, totp_secret_enc: sealed, totp_enabled: 1 });
+}
+
+/** Sets a user's TOTP secret directly (CLI and tests); returns the base32 secret. */
+export async function setTotpSecret(deps: Pick<SessionDeps, 'db' | 'secrets'>, userId: string, secret = new Secret({ size: 20 }).base32): Promise<string> {
+  await deps.db.updateTable('users').set({ totp_secret_enc: deps.secrets.encrypt('totp', secret), totp_enabled: 1 }).where('id', '=', userId).execute();
+  return secret;
+}
+
+/** The current code for a secret (tests and the demo's printed hint). */
+export function currentTotp(secret: string): string {
+  return totpFor(secret, 'x').generate();
+}
+
+/** Resolves a bearer or cookie token to its user, or undefined. */
+export async function authenticate(deps: SessionDeps, token: string): Promise<IdentityTables['users'] | undefined> {
+  const session = await deps.db.selectFrom('sessions').selectAll().where('token_hash', '=', hashToken(token)).executeTakeFirst();
+  if (!session || toSafeInt(session.expires_at) < Date.now()) return undefined;
+  const user = await deps.db.selectFrom('users').selectAll().where('id', '=', session.user_id).executeTakeFirst();
+  if (!user || toSafeInt(user.disabled) === 1) return undefined;
+  return user;
+}
+
+export async function logout(deps: SessionDeps, token: string): Promise<void> {
+  await deps.db.deleteFrom('sessions').where('token_hash', '=', hashToken(token)).execute();
+}
