@@ -74,6 +74,24 @@ ledgerCmd
     console.log(`ledger consistent 账务平衡: ${report.ledgers} ledger(s), ${report.accounts} accounts, ${report.transfers} transfers`);
   });
 
+program
+  .command('openapi')
+  .description('print the OpenAPI document (JSON) 输出接口文档')
+  .action(async () => {
+    const { loadConfig } = await import('../platform/config.js');
+    const { openDatabase } = await import('../platform/db/database.js');
+    const { migrate } = await import('../platform/db/migrations.js');
+    const { Secrets } = await import('../platform/secrets.js');
+    const database = openDatabase({ sqliteFile: ':memory:' });
+    await migrate(database);
+    const config = loadConfig({ LOG_LEVEL: 'silent' });
+    const { app } = await buildApp({ config, database, secrets: Secrets.ephemeral(), logger: false, webDist: null });
+    await app.ready();
+    process.stdout.write(`${JSON.stringify(app.swagger(), null, 2)}\n`);
+    await app.close();
+    await database.close();
+  });
+
 interface SeedOutcome {
   adminPassword?: string | undefined;
   demo?: { username: string; password: string }[] | undefined;
