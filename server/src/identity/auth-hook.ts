@@ -1,7 +1,6 @@
 import '@fastify/cookie';
 import '@fastify/swagger';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { Kysely } from 'kysely';
 import { XiaoweiError } from '../platform/errors.js';
 import type { Actor } from '../platform/http/actor.js';
 import { subtreeOf } from './organisations.js';
@@ -50,7 +49,7 @@ export function installAuth(app: FastifyInstance, deps: SessionDeps): void {
     const action = request.routeOptions.config.audit;
     if (!action || !request.actor) return;
     const params = request.params as Record<string, string> | undefined;
-    await audit(deps.db as Kysely<IdentityTables>, {
+    await audit(deps.db, {
       actor_id: request.actor.user_id,
       actor_name: request.actor.username,
       action,

@@ -2,6 +2,7 @@ import '@fastify/cookie';
 import '@fastify/swagger';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
+import type { FastifyReply } from 'fastify';
 import { XiaoweiError } from '../platform/errors.js';
 import { requireActor } from '../platform/http/actor.js';
 import { audit, listAudit } from './audit.js';
@@ -24,7 +25,7 @@ export interface IdentityRouteDeps extends SessionDeps {
 export const identityRoutes: FastifyPluginAsyncTypebox<IdentityRouteDeps> = async (app, deps) => {
   const { db } = deps;
 
-  const finish = (outcome: LoginOutcome, reply: import('fastify').FastifyReply) => {
+  const finish = (outcome: LoginOutcome, reply: FastifyReply) => {
     if (outcome.kind === 'enrol_totp') {
       const { enrolment_token, secret, otpauth_url, user } = outcome;
       return { status: 'enrol_totp' as const, enrolment_token, secret, otpauth_url, user };

@@ -26,17 +26,22 @@ export interface BootstrapResult {
  * and the first administrator with a generated password (no default password ever ships).
  */
 export async function bootstrap(db: Kysely<IdentityTables>, ledger: Ledger): Promise<BootstrapResult> {
-  let bank = await db.selectFrom('organisations').select('id').where('code', '=', BANK_CODE).executeTakeFirst();
-  if (!bank) {
-    bank = await createOrganisation(db, {
+  const findBank = () => db.selectFrom('organisations').select('id').where('code', '=', BANK_CODE).executeTakeFirst();
+  // Several processes may start together on one PostgreSQL database: whoever loses the race reads.
+  const bank =
+    (await findBank()) ??
+    (await createOrganisation(db, {
       parent_id: null,
       kind: 'bank',
       code: BANK_CODE,
       name: '青岛农村商业银行',
       name_en: 'Qingdao Rural Commercial Bank',
       region_code: '3702',
-    });
-  }
+    }).catch(async (error: unknown) => {
+      const winner = await findBank();
+      if (!winner) throw error;
+      return winner;
+    }));
   const internal = ACCOUNT_TYPES.filter((t) => t.internal);
   const ids = [BANK_ACCOUNTS.settlement, BANK_ACCOUNTS.cash, BANK_ACCOUNTS.fee_income, BANK_ACCOUNTS.suspense];
   const failures = await ledger.createAccounts(
@@ -48,6 +53,11 @@ export async function bootstrap(db: Kysely<IdentityTables>, ledger: Ledger): Pro
   const admin = await db.selectFrom('users').select('id').where('username', '=', 'admin').executeTakeFirst();
   if (admin) return { bankId: bank.id };
   const adminPassword = generatePassword();
-  await createUser(db, { username: 'admin', display_name: '系统管理员 Administrator', role: 'admin', org_id: bank.id, password: adminPassword });
+  try {
+    await createUser(db, { username: 'admin', display_name: '系统管理员 Administrator', role: 'admin', org_id: bank.id, password: adminPassword });
+  } catch (error) {
+    if (await db.selectFrom('users').select('id').where('username', '=', 'admin').executeTakeFirst()) return { bankId: bank.id };
+    throw error;
+  }
   return { bankId: bank.id, adminPassword };
 }

@@ -195,6 +195,6 @@ class StaticProvider implements MigrationProvider {
 export async function migrate(database: Database): Promise<string[]> {
   const migrator = new Migrator({ db: database.kysely, provider: new StaticProvider(database.dialect) });
   const { error, results } = await migrator.migrateToLatest();
-  if (error) throw error instanceof Error ? error : new Error(String(error));
+  if (error) throw error instanceof Error ? error : new Error(`migration failed: ${JSON.stringify(error)}`);
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
 }

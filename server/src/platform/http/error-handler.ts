@@ -10,7 +10,7 @@ interface AjvIssue {
 function describeValidation(error: FastifyError): string {
   const issue = (error.validation?.[0] ?? {}) as AjvIssue;
   const where = `${error.validationContext ?? 'body'}${issue.instancePath ?? ''}`;
-  const extra = issue.params?.additionalProperty ? ` '${String(issue.params.additionalProperty)}'` : '';
+  const extra = issue.params?.additionalProperty ? ` '${JSON.stringify(issue.params.additionalProperty)}'` : '';
   return `${where} ${issue.message ?? 'is invalid'}${extra}`.slice(0, 300);
 }
 
