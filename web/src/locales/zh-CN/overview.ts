@@ -1,0 +1,17 @@
+export default {
+  title: '业务概览',
+  lastDays: '近 {{days}} 天',
+  reload: '刷新',
+  kpiAccounts: '账户总数',
+  kpiTransfers: '近 {{days}} 天交易笔数',
+  kpiAmount: '近 {{days}} 天交易金额',
+  dailyTitle: '每日交易（{{from}} 至 {{to}}）',
+  axisAmount: '金额',
+  axisCount: '笔数',
+  seriesAmount: '交易金额',
+  seriesCount: '交易笔数',
+  balancesTitle: '各类账户余额',
+  balance: '余额',
+  accountType: '账户类型',
+  accounts: '账户数',
+};
