@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { canSeeOwner, visibleOwners } from './identity/access.js';
+import { AuditLog } from './identity/audit.js';
 import { installAuth } from './identity/auth-hook.js';
 import { identityRoutes } from './identity/routes.js';
 import type { IdentityTables } from './identity/tables.js';
@@ -87,7 +88,8 @@ export async function buildApp(options: BuildOptions): Promise<Xiaowei> {
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
   const db = database.kysely as Kysely<IdentityTables>;
-  installAuth(app, { db, secrets, ttlSeconds: config.XIAOWEI_SESSION_TTL_S });
+  const auditLog = new AuditLog(db);
+  installAuth(app, { db, secrets, ttlSeconds: config.XIAOWEI_SESSION_TTL_S }, auditLog);
 
   app.get('/livez', { schema: { hide: true } }, async () => ({ ok: true }));
   app.get('/readyz', { schema: { hide: true } }, async (_request, reply) => {
@@ -105,7 +107,7 @@ export async function buildApp(options: BuildOptions): Promise<Xiaowei> {
 
   await app.register(
     async (api) => {
-      await api.register(identityRoutes, { db, secrets, ttlSeconds: config.XIAOWEI_SESSION_TTL_S, cookieSecure: config.XIAOWEI_COOKIE_SECURE });
+      await api.register(identityRoutes, { db, secrets, auditLog, ttlSeconds: config.XIAOWEI_SESSION_TTL_S, cookieSecure: config.XIAOWEI_COOKIE_SECURE });
       await api.register(ledgerRoutes, {
         ledger,
         access: { canSeeOwner: (actor, owner) => canSeeOwner(db, actor, owner), visibleOwners: (actor) => visibleOwners(db, actor) },

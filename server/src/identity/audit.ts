@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import type { SqliteWriter } from '../platform/db/sqlite-writer.js';
 import { newId } from '../platform/ids.js';
 import { toSafeInt } from '../platform/int.js';
 import type { IdentityTables } from './tables.js';
@@ -14,23 +15,60 @@ export interface AuditEntry {
   request_id?: string | null;
 }
 
-/** Appends to the audit log. Details must never hold a secret (callers pass ids, not values). */
-export async function audit(db: Kysely<IdentityTables>, e: AuditEntry): Promise<void> {
-  await db
-    .insertInto('audit_log')
-    .values({
-      id: newId(),
-      at: Date.now(),
-      actor_id: e.actor_id,
-      actor_name: e.actor_name,
-      action: e.action,
-      target: e.target ?? null,
-      outcome: e.outcome,
-      detail: e.detail ? e.detail.slice(0, 1000) : null,
-      ip: e.ip ?? null,
-      request_id: e.request_id ?? null,
-    })
-    .execute();
+function row(e: AuditEntry): IdentityTables['audit_log'] {
+  return {
+    id: newId(),
+    at: Date.now(),
+    actor_id: e.actor_id,
+    actor_name: e.actor_name,
+    action: e.action,
+    target: e.target ?? null,
+    outcome: e.outcome,
+    detail: e.detail ? e.detail.slice(0, 1000) : null,
+    ip: e.ip ?? null,
+    request_id: e.request_id ?? null,
+  };
+}
+
+/** Rows per insert statement (10 columns each, well under SQLite's bound-parameter limit). */
+const AUDIT_CHUNK = 500;
+
+/**
+ * The audit log writer. Entries written in the same tick share one durable insert, so a busy
+ * counter costs one disk flush per batch rather than one per action; each caller's promise
+ * resolves once its entry is stored. Details must never hold a secret (pass ids, not values).
+ */
+export class AuditLog {
+  private queue: { row: IdentityTables['audit_log']; done: (error?: unknown) => void }[] = [];
+  private flushing: Promise<void> | undefined;
+
+  /** With a SQLite writer, entries are stored by its thread in the same commit as other writes. */
+  constructor(
+    private readonly db: Kysely<IdentityTables>,
+    private readonly writer?: SqliteWriter,
+  ) {}
+
+  write(entry: AuditEntry): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ row: row(entry), done: (error) => (error ? reject(error) : resolve()) });
+      if (!this.flushing) this.flushing = new Promise((r) => setImmediate(r)).then(() => this.flush());
+    });
+  }
+
+  private async flush(): Promise<void> {
+    while (this.queue.length > 0) {
+      const batch = this.queue.splice(0, AUDIT_CHUNK);
+      try {
+        const rows = batch.map((b) => b.row);
+        if (this.writer) await this.writer.run('audit.append', rows);
+        else await this.db.insertInto('audit_log').values(rows).execute();
+        for (const b of batch) b.done();
+      } catch (error) {
+        for (const b of batch) b.done(error);
+      }
+    }
+    this.flushing = undefined;
+  }
 }
 
 export async function listAudit(db: Kysely<IdentityTables>, q: { before?: number; limit?: number; actor_id?: string }) {

@@ -3,14 +3,13 @@ import '@fastify/swagger';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { XiaoweiError } from '../platform/errors.js';
 import type { Actor } from '../platform/http/actor.js';
-import { subtreeOf } from './organisations.js';
+import { cachedSubtreeOf } from './organisations.js';
 import { ROLE_PERMISSIONS, STAFF_ROLES, type Role } from './roles.js';
 import { authenticate, type SessionDeps } from './sessions.js';
 import type { IdentityTables } from './tables.js';
-import { audit } from './audit.js';
+import type { AuditLog } from './audit.js';
 
 export const SESSION_COOKIE = 'xw_session';
-const SCOPE_TTL_MS = 10_000;
 
 function tokenOf(request: FastifyRequest): string | undefined {
   const header = request.headers.authorization;
@@ -22,17 +21,11 @@ function tokenOf(request: FastifyRequest): string | undefined {
  * Resolves the caller on every request, enforces each route's `config.permission`, and writes
  * the audit log for routes that name an `config.audit` action.
  */
-export function installAuth(app: FastifyInstance, deps: SessionDeps): void {
-  const scopes = new Map<string, { ids: Set<string>; until: number }>();
-  const scopeOf = async (orgId: string): Promise<Set<string>> => {
-    const cached = scopes.get(orgId);
-    if (cached && cached.until > Date.now()) return cached.ids;
-    const ids = await subtreeOf(deps.db, orgId);
-    scopes.set(orgId, { ids, until: Date.now() + SCOPE_TTL_MS });
-    return ids;
-  };
+export function installAuth(app: FastifyInstance, deps: SessionDeps, auditLog: AuditLog): void {
+  const scopeOf = (orgId: string): Promise<Set<string>> => cachedSubtreeOf(deps.db, orgId);
 
   app.decorateRequest('actor', null);
+  app.decorateRequest('auditTarget', null);
   app.addHook('preHandler', async (request) => {
     const token = tokenOf(request);
     if (token) {
@@ -45,19 +38,21 @@ export function installAuth(app: FastifyInstance, deps: SessionDeps): void {
     if (!request.actor.permissions.has(permission)) throw new XiaoweiError('forbidden');
   });
 
-  app.addHook('onResponse', async (request, reply) => {
+  // The audit entry is stored before the reply leaves, so no acknowledged action goes unaudited.
+  app.addHook('onSend', async (request, reply, payload) => {
     const action = request.routeOptions.config.audit;
-    if (!action || !request.actor) return;
+    if (!action || !request.actor) return payload;
     const params = request.params as Record<string, string> | undefined;
-    await audit(deps.db, {
+    await auditLog.write({
       actor_id: request.actor.user_id,
       actor_name: request.actor.username,
       action,
-      target: params?.id ?? null,
+      target: request.auditTarget ?? params?.id ?? null,
       outcome: reply.statusCode < 400 ? 'ok' : `failed:${reply.statusCode}`,
       ip: request.ip,
       request_id: request.id,
-    }).catch((err: unknown) => request.log.error({ err }, 'audit write failed'));
+    });
+    return payload;
   });
 }
 

@@ -58,6 +58,21 @@ export async function subtreeOf(db: Kysely<IdentityTables>, rootId: string): Pro
   return out;
 }
 
+/**
+ * Subtrees are read on every staff request; they change only when an organisation is added, which
+ * clears this process's cache at once (other processes catch up within SCOPE_TTL_MS).
+ */
+const SCOPE_TTL_MS = 10_000;
+const scopeCache = new Map<string, { ids: Set<string>; until: number }>();
+
+export async function cachedSubtreeOf(db: Kysely<IdentityTables>, rootId: string): Promise<Set<string>> {
+  const cached = scopeCache.get(rootId);
+  if (cached && cached.until > Date.now()) return cached.ids;
+  const ids = await subtreeOf(db, rootId);
+  scopeCache.set(rootId, { ids, until: Date.now() + SCOPE_TTL_MS });
+  return ids;
+}
+
 export interface NewOrganisation {
   parent_id: string | null;
   kind: OrgKind;
@@ -91,5 +106,6 @@ export async function createOrganisation(db: Kysely<IdentityTables>, input: NewO
     created_at: Date.now(),
   };
   await db.insertInto('organisations').values(row).execute();
+  scopeCache.clear();
   return row;
 }

@@ -5,7 +5,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyReply } from 'fastify';
 import { XiaoweiError } from '../platform/errors.js';
 import { requireActor } from '../platform/http/actor.js';
-import { audit, listAudit } from './audit.js';
+import { listAudit, type AuditLog } from './audit.js';
 import { SESSION_COOKIE } from './auth-hook.js';
 import { createOrganisation, listOrganisations } from './organisations.js';
 import { createParty, getParty, listParties } from './parties.js';
@@ -18,6 +18,7 @@ import { canSeeOwner } from './access.js';
 
 export interface IdentityRouteDeps extends SessionDeps {
   secrets: Secrets;
+  auditLog: AuditLog;
   cookieSecure: boolean;
 }
 
@@ -44,11 +45,13 @@ export const identityRoutes: FastifyPluginAsyncTypebox<IdentityRouteDeps> = asyn
     const { username, password, totp } = request.body;
     try {
       const outcome = await login(deps, username, password, totp);
-      await audit(db, { actor_id: outcome.user.id, actor_name: username, action: 'auth.login', outcome: outcome.kind, ip: request.ip, request_id: request.id });
+      await deps.auditLog.write({ actor_id: outcome.user.id, actor_name: username, action: 'auth.login', outcome: outcome.kind, ip: request.ip, request_id: request.id });
       return finish(outcome, reply);
     } catch (error) {
       if (error instanceof XiaoweiError) {
-        await audit(db, { actor_id: null, actor_name: username, action: 'auth.login', outcome: `failed:${error.code}`, ip: request.ip, request_id: request.id });
+        // Asking for the one-time code is the normal second step, not a failure.
+        const outcome = error.code === 'totp_required' ? 'challenge:totp' : `failed:${error.code}`;
+        await deps.auditLog.write({ actor_id: null, actor_name: username, action: 'auth.login', outcome, ip: request.ip, request_id: request.id });
       }
       throw error;
     }
@@ -57,7 +60,7 @@ export const identityRoutes: FastifyPluginAsyncTypebox<IdentityRouteDeps> = asyn
   app.post('/auth/totp/confirm', { schema: { tags: ['auth'], summary: 'Confirm TOTP enrolment 绑定动态口令', body: S.ConfirmTotpBody, response: { 200: S.LoginReply } } }, async (request, reply) => {
     const { username, enrolment_token, code } = request.body;
     const outcome = await confirmEnrolment(deps, username, enrolment_token, code);
-    await audit(db, { actor_id: outcome.user.id, actor_name: username, action: 'auth.totp_enrolled', outcome: 'ok', ip: request.ip, request_id: request.id });
+    await deps.auditLog.write({ actor_id: outcome.user.id, actor_name: username, action: 'auth.totp_enrolled', outcome: 'ok', ip: request.ip, request_id: request.id });
     return finish(outcome, reply);
   });
 

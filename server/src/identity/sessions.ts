@@ -115,15 +115,32 @@ export function currentTotp(secret: string): string {
   return totpFor(secret, 'x').generate();
 }
 
+/**
+ * Recently resolved sessions, so a busy API client costs no database read per request. An entry
+ * lives at most SESSION_CACHE_MS: a log-out in another process, or a user disabled, takes effect
+ * within that time (at once in this process).
+ */
+const SESSION_CACHE_MS = 5_000;
+const SESSION_CACHE_MAX = 10_000;
+const sessionCache = new Map<string, { user: IdentityTables['users']; expiresAt: number; until: number }>();
+
 /** Resolves a bearer or cookie token to its user, or undefined. */
 export async function authenticate(deps: SessionDeps, token: string): Promise<IdentityTables['users'] | undefined> {
-  const session = await deps.db.selectFrom('sessions').selectAll().where('token_hash', '=', hashToken(token)).executeTakeFirst();
-  if (!session || toSafeInt(session.expires_at) < Date.now()) return undefined;
+  const tokenHash = hashToken(token);
+  const now = Date.now();
+  const cached = sessionCache.get(tokenHash);
+  if (cached && cached.until > now && cached.expiresAt > now) return cached.user;
+  const session = await deps.db.selectFrom('sessions').selectAll().where('token_hash', '=', tokenHash).executeTakeFirst();
+  if (!session || toSafeInt(session.expires_at) < now) return undefined;
   const user = await deps.db.selectFrom('users').selectAll().where('id', '=', session.user_id).executeTakeFirst();
   if (!user || toSafeInt(user.disabled) === 1) return undefined;
+  if (sessionCache.size >= SESSION_CACHE_MAX) sessionCache.clear();
+  sessionCache.set(tokenHash, { user, expiresAt: toSafeInt(session.expires_at), until: now + SESSION_CACHE_MS });
   return user;
 }
 
 export async function logout(deps: SessionDeps, token: string): Promise<void> {
-  await deps.db.deleteFrom('sessions').where('token_hash', '=', hashToken(token)).execute();
+  const tokenHash = hashToken(token);
+  sessionCache.delete(tokenHash);
+  await deps.db.deleteFrom('sessions').where('token_hash', '=', tokenHash).execute();
 }

@@ -106,6 +106,7 @@ export const ledgerRoutes: FastifyPluginAsyncTypebox<LedgerRouteDeps> = async (a
     if (!(await access.canSeeOwner(actor, owner_id))) throw new XiaoweiError('validation_failed', 'owner_id must name a party or organisation you serve');
     const type = accountType(code)!;
     const id = newId();
+    request.auditTarget = id;
     const failures = await ledger.createAccounts([{ id, ledger: LEDGER_CNY, code, flags: type.flags, owner_id, name: name ?? `${type.zh} ${type.en}` }]);
     if (failures.length > 0) throw new XiaoweiError('account_rejected', failures[0]!.result);
     const [account] = await ledger.lookupAccounts([id]);
@@ -196,6 +197,7 @@ export const ledgerRoutes: FastifyPluginAsyncTypebox<LedgerRouteDeps> = async (a
     const key = request.headers['idempotency-key'];
     if (!key) throw new XiaoweiError('idempotency_key_required');
     if (!IDEMPOTENCY_KEY.test(key)) throw new XiaoweiError('idempotency_key_invalid');
+    request.auditTarget = key;
     const body = request.body;
     const [debit, credit] = await ledger.lookupAccounts([body.debit_account_id, body.credit_account_id]).then((list) => [
       list.find((a) => a.id === body.debit_account_id),
@@ -206,7 +208,7 @@ export const ledgerRoutes: FastifyPluginAsyncTypebox<LedgerRouteDeps> = async (a
     if (failure && failure.result !== 'exists') {
       if (failure.result === 'exists_with_different_fields') throw new XiaoweiError('transfer_exists_with_different_fields');
       const text = TRANSFER_RESULT_TEXT[failure.result];
-      throw new XiaoweiError('transfer_rejected', `${failure.result} (${text.zh} / ${text.en})`, { result: failure.result });
+      throw new XiaoweiError('transfer_rejected', `${failure.result} (${text.zh} / ${text.en})`, { result: failure.result, text });
     }
     const transfer = await ledger.lookupTransfer(key);
     return reply.status(failure ? 200 : 201).send({ transfer: transferView(transfer!), replayed: failure !== undefined });

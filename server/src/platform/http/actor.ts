@@ -21,6 +21,8 @@ export interface Actor {
 declare module 'fastify' {
   interface FastifyRequest {
     actor: Actor | null;
+    /** What an audited route acted on, when it is not the `:id` in the path (e.g. a new id). */
+    auditTarget: string | null;
   }
   interface FastifyContextConfig {
     /** Permission a route needs; absent = public. */
