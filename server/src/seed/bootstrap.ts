@@ -1,9 +1,11 @@
 import type { Kysely } from 'kysely';
 import type { IdentityTables } from '../identity/tables.js';
 import { createOrganisation } from '../identity/organisations.js';
+import type { RegionTables } from '../identity/regions.js';
 import { generatePassword } from '../identity/passwords.js';
 import { createUser } from '../identity/users.js';
 import { ACCOUNT_TYPES, LEDGER_CNY, type Ledger } from '../ledger/index.js';
+import { seedReference } from './reference.js';
 
 export const BANK_CODE = 'QDRCB';
 
@@ -22,10 +24,12 @@ export interface BootstrapResult {
 }
 
 /**
- * Installation data every bank needs, created once: the bank organisation, its internal accounts
- * and the first administrator with a generated password (no default password ever ships).
+ * Installation data every bank needs, created once: reference data (administrative divisions),
+ * the bank organisation, its internal accounts and the first administrator with a generated
+ * password (no default password ever ships). Safe to run on every start.
  */
 export async function bootstrap(db: Kysely<IdentityTables>, ledger: Ledger): Promise<BootstrapResult> {
+  await seedReference(db as unknown as Kysely<RegionTables>);
   const findBank = () => db.selectFrom('organisations').select('id').where('code', '=', BANK_CODE).executeTakeFirst();
   // Several processes may start together on one PostgreSQL database: whoever loses the race reads.
   const bank =
