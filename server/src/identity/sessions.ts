@@ -41,15 +41,19 @@ async function openSession(deps: SessionDeps, row: IdentityTables['users']): Pro
   return { kind: 'session', token, user: toUser({ ...row, last_login_at: now }), expires_at };
 }
 
+/** Counts a failure in one atomic update, so parallel wrong guesses cannot slip past the lock. */
 async function recordFailure(deps: SessionDeps, row: IdentityTables['users']): Promise<never> {
-  const failures = toSafeInt(row.failed_logins) + 1;
-  const lock = failures >= MAX_FAILED_LOGINS ? Date.now() + LOCK_MINUTES * 60_000 : 0;
-  await deps.db
+  const lockUntil = Date.now() + LOCK_MINUTES * 60_000;
+  const after = await deps.db
     .updateTable('users')
-    .set({ failed_logins: lock ? 0 : failures, locked_until: lock })
+    .set((eb) => ({
+      failed_logins: eb.case().when('failed_logins', '>=', MAX_FAILED_LOGINS - 1).then(0).else(eb('failed_logins', '+', 1)).end(),
+      locked_until: eb.case().when('failed_logins', '>=', MAX_FAILED_LOGINS - 1).then(lockUntil).else(eb.ref('locked_until')).end(),
+    }))
     .where('id', '=', row.id)
-    .execute();
-  if (lock) throw new XiaoweiError('account_locked', String(LOCK_MINUTES));
+    .returning('locked_until')
+    .executeTakeFirst();
+  if (after && toSafeInt(after.locked_until) > Date.now()) throw new XiaoweiError('account_locked', String(LOCK_MINUTES));
   throw new XiaoweiError('invalid_credentials');
 }
 
@@ -116,31 +120,22 @@ export function currentTotp(secret: string): string {
 }
 
 /**
- * Recently resolved sessions, so a busy API client costs no database read per request. An entry
- * lives at most SESSION_CACHE_MS: a log-out in another process, or a user disabled, takes effect
- * within that time (at once in this process).
+ * Resolves a bearer or cookie token to its user, or undefined. One indexed read per request and no
+ * cache: a log-out or a disabled user takes effect at once in every process.
  */
-const SESSION_CACHE_MS = 5_000;
-const SESSION_CACHE_MAX = 10_000;
-const sessionCache = new Map<string, { user: IdentityTables['users']; expiresAt: number; until: number }>();
-
-/** Resolves a bearer or cookie token to its user, or undefined. */
 export async function authenticate(deps: SessionDeps, token: string): Promise<IdentityTables['users'] | undefined> {
-  const tokenHash = hashToken(token);
-  const now = Date.now();
-  const cached = sessionCache.get(tokenHash);
-  if (cached && cached.until > now && cached.expiresAt > now) return cached.user;
-  const session = await deps.db.selectFrom('sessions').selectAll().where('token_hash', '=', tokenHash).executeTakeFirst();
-  if (!session || toSafeInt(session.expires_at) < now) return undefined;
-  const user = await deps.db.selectFrom('users').selectAll().where('id', '=', session.user_id).executeTakeFirst();
-  if (!user || toSafeInt(user.disabled) === 1) return undefined;
-  if (sessionCache.size >= SESSION_CACHE_MAX) sessionCache.clear();
-  sessionCache.set(tokenHash, { user, expiresAt: toSafeInt(session.expires_at), until: now + SESSION_CACHE_MS });
+  const row = await deps.db
+    .selectFrom('sessions as s')
+    .innerJoin('users as u', 'u.id', 's.user_id')
+    .selectAll('u')
+    .select('s.expires_at as session_expires_at')
+    .where('s.token_hash', '=', hashToken(token))
+    .executeTakeFirst();
+  if (!row || toSafeInt(row.session_expires_at) < Date.now() || toSafeInt(row.disabled) === 1) return undefined;
+  const { session_expires_at: _expires, ...user } = row;
   return user;
 }
 
 export async function logout(deps: SessionDeps, token: string): Promise<void> {
-  const tokenHash = hashToken(token);
-  sessionCache.delete(tokenHash);
-  await deps.db.deleteFrom('sessions').where('token_hash', '=', tokenHash).execute();
+  await deps.db.deleteFrom('sessions').where('token_hash', '=', hashToken(token)).execute();
 }

@@ -3,6 +3,15 @@ import type { AccountResult } from './result-codes.js';
 import { ACCOUNT_FLAGS_MASK, AccountFlags, type Account, type AccountInput } from './types.js';
 
 const MAX_TEXT = 256;
+/** ledger, code, flags and timeout_s are 32-bit columns: a larger value fails the statement on PostgreSQL. */
+export const MAX_INT32 = 2 ** 31 - 1;
+/** A NUL byte (PostgreSQL refuses it in text) or a lone surrogate (stored as U+FFFD, so a retry would no longer match). */
+const UNSTORABLE = /\0|\p{Cs}/u;
+
+/** Text the database stores and returns exactly as given. */
+export function isStorableText(value: unknown, maxLength: number): value is string {
+  return typeof value === 'string' && value.length <= maxLength && !UNSTORABLE.test(value);
+}
 
 /** Validates an account request, in precedence order. */
 export function checkAccount(a: AccountInput): AccountResult | undefined {
@@ -12,10 +21,10 @@ export function checkAccount(a: AccountInput): AccountResult | undefined {
   if (flags & AccountFlags.debits_must_not_exceed_credits && flags & AccountFlags.credits_must_not_exceed_debits) {
     return 'flags_are_mutually_exclusive';
   }
-  if (!Number.isSafeInteger(a.ledger) || a.ledger <= 0) return 'ledger_must_not_be_zero';
-  if (!Number.isSafeInteger(a.code) || a.code <= 0) return 'code_must_not_be_zero';
+  if (!Number.isSafeInteger(a.ledger) || a.ledger <= 0 || a.ledger > MAX_INT32) return 'ledger_must_not_be_zero';
+  if (!Number.isSafeInteger(a.code) || a.code <= 0 || a.code > MAX_INT32) return 'code_must_not_be_zero';
   for (const text of [a.owner_id, a.name, a.reference]) {
-    if (text != null && (typeof text !== 'string' || text.length > MAX_TEXT)) return 'field_invalid';
+    if (text != null && !isStorableText(text, MAX_TEXT)) return 'field_invalid';
   }
   return undefined;
 }

@@ -11,6 +11,7 @@ import {
   type TransferInput,
 } from './types.js';
 import { isClientId } from '../platform/ids.js';
+import { MAX_INT32, isStorableText } from './account-rules.js';
 
 /** Everything the database said about a batch, loaded before the batch is decided. */
 export interface BatchState {
@@ -28,7 +29,10 @@ export interface BatchState {
 export interface BatchOutcome {
   results: BatchResult<TransferResult>[];
   inserts: Transfer[];
-  /** Ids of accounts whose balances changed. */
+  /**
+   * Ids of accounts whose balances may have changed. A linked chain that rolls back leaves its
+   * accounts here: rewriting an unchanged balance is harmless, copying the set per chain is not.
+   */
   touched: Set<string>;
   /** Pending states created or changed. */
   pendingWrites: Map<string, PendingState>;
@@ -99,7 +103,7 @@ function checkStatic(t: TransferInput, internal: boolean): TransferResult | unde
     if (t.pending_id === t.id) return 'pending_id_must_be_different';
   } else if (t.pending_id) return 'pending_id_must_be_empty';
   const timeout = t.timeout_s ?? 0;
-  if (!Number.isSafeInteger(timeout) || timeout < 0) return 'timeout_reserved_for_pending_transfer';
+  if (!Number.isSafeInteger(timeout) || timeout < 0 || timeout > MAX_INT32) return 'timeout_reserved_for_pending_transfer';
   if (timeout > 0 && !pending) return 'timeout_reserved_for_pending_transfer';
   if (!isSafeAmount(t.amount)) return 'amount_invalid';
   if (!post && !voiding) {
@@ -107,15 +111,13 @@ function checkStatic(t: TransferInput, internal: boolean): TransferResult | unde
     if (!t.debit_account_id) return 'debit_account_id_required';
     if (!t.credit_account_id) return 'credit_account_id_required';
     if (t.debit_account_id === t.credit_account_id) return 'accounts_must_be_different';
-    if (!Number.isSafeInteger(t.ledger) || t.ledger <= 0) return 'ledger_must_not_be_zero';
-    if (!Number.isSafeInteger(t.code) || t.code <= 0) return 'code_must_not_be_zero';
+    if (!Number.isSafeInteger(t.ledger) || t.ledger <= 0 || t.ledger > MAX_INT32) return 'ledger_must_not_be_zero';
+    if (!Number.isSafeInteger(t.code) || t.code <= 0 || t.code > MAX_INT32) return 'code_must_not_be_zero';
   } else {
-    if (!Number.isSafeInteger(t.ledger) || t.ledger < 0) return 'ledger_must_not_be_zero';
-    if (!Number.isSafeInteger(t.code) || t.code < 0) return 'code_must_not_be_zero';
+    if (!Number.isSafeInteger(t.ledger) || t.ledger < 0 || t.ledger > MAX_INT32) return 'ledger_must_not_be_zero';
+    if (!Number.isSafeInteger(t.code) || t.code < 0 || t.code > MAX_INT32) return 'code_must_not_be_zero';
   }
-  if (t.reference != null && (typeof t.reference !== 'string' || t.reference.length > MAX_REFERENCE_LENGTH)) {
-    return 'reference_invalid';
-  }
+  if (t.reference != null && !isStorableText(t.reference, MAX_REFERENCE_LENGTH)) return 'reference_invalid';
   return undefined;
 }
 
@@ -124,7 +126,6 @@ interface Undo {
   pendings: Map<string, PendingState | undefined>;
   pendingWritesHad: Map<string, PendingState | undefined>;
   inserts: number;
-  touched: Set<string>;
 }
 
 /**
@@ -304,7 +305,6 @@ export function applyBatch(
       else out.pendingWrites.delete(id);
     }
     for (const row of out.inserts.splice(undo.inserts)) state.existing.delete(row.id);
-    out.touched = new Set([...undo.touched]);
   };
 
   const reject = (t: TransferInput, index: number, result: TransferResult): void => {
@@ -319,44 +319,69 @@ export function applyBatch(
     }
   };
 
+  const last = batch.length - 1;
+  const isOpenEnd = (i: number): boolean => i === last && ((batch[i]!.flags ?? 0) & TransferFlags.linked) !== 0;
+  /** A member that answers a recorded linked_event_failed: the chain fails, but not because of it. */
+  let firstLinkedFailure: number | undefined;
+
+  const decideMember = (t: TransferInput, i: number): void => {
+    // An open chain is a property of the request, before any code of its last member (even `exists`).
+    const result = isOpenEnd(i) ? 'linked_event_chain_open' : decide(t);
+    if (result === 'exists') {
+      // A replayed member does not break its chain; it is reported once the chain closes.
+      chainResults.push({ index: i, result });
+    } else if (result === 'linked_event_failed') {
+      firstLinkedFailure ??= i;
+    } else if (result) {
+      chainFailed = { index: i, result };
+      rollbackChain();
+    }
+  };
+
+  /**
+   * Answers a failed chain so that a retry of it gets exactly its first outcome (DESIGN.md rule
+   * 3): the failing member — the first whose failure is its own — its code; every other member
+   * its recorded first outcome if it has one (recorded member by member, so a repeat of an earlier
+   * member's request is answered like it), else linked_event_failed.
+   */
+  const closeChain = (end: number): void => {
+    if (!chainFailed && firstLinkedFailure !== undefined) {
+      chainFailed = { index: firstLinkedFailure, result: 'linked_event_failed' };
+      rollbackChain();
+    }
+    if (!chainFailed) {
+      out.results.push(...chainResults);
+      return;
+    }
+    for (let j = chainStart; j <= end; j++) {
+      const t = batch[j]!;
+      const recorded = isClientId(t.id) ? state.rejections.get(t.id) : undefined;
+      const first = recorded && recorded.fingerprint === fingerprint(t) ? (recorded.result as TransferResult) : undefined;
+      reject(t, j, j === chainFailed.index ? chainFailed.result : (first ?? 'linked_event_failed'));
+    }
+  };
+
   for (let i = 0; i < batch.length; i++) {
     const t = batch[i]!;
     const linked = ((t.flags ?? 0) & TransferFlags.linked) !== 0;
     if (chainStart < 0 && linked) {
       chainStart = i;
-      undo = { accounts: new Map(), pendings: new Map(), pendingWritesHad: new Map(), inserts: out.inserts.length, touched: new Set(out.touched) };
+      undo = { accounts: new Map(), pendings: new Map(), pendingWritesHad: new Map(), inserts: out.inserts.length };
       chainFailed = undefined;
+      firstLinkedFailure = undefined;
       chainResults.length = 0;
     }
-    if (chainStart >= 0) {
-      if (!chainFailed) {
-        let result = decide(t);
-        if (!result && linked && i === batch.length - 1) result = 'linked_event_chain_open';
-        if (result === 'exists') {
-          // A replayed member does not break its chain; it is reported once the chain closes.
-          chainResults.push({ index: i, result });
-          result = undefined;
-        }
-        if (result) {
-          chainFailed = { index: i, result };
-          rollbackChain();
-        }
-      }
-      if (!linked || i === batch.length - 1) {
-        if (chainFailed) {
-          for (let j = chainStart; j <= i; j++) {
-            reject(batch[j]!, j, j === chainFailed.index ? chainFailed.result : 'linked_event_failed');
-          }
-        } else {
-          out.results.push(...chainResults);
-        }
-        chainStart = -1;
-        undo = undefined;
-      }
+    if (chainStart < 0) {
+      const result = decide(t);
+      if (result) reject(t, i, result);
       continue;
     }
-    const result = decide(t);
-    if (result) reject(t, i, result);
+    if (!chainFailed) decideMember(t, i);
+    if (!linked || i === last) {
+      closeChain(i);
+      chainStart = -1;
+      undo = undefined;
+    }
   }
   out.results.sort((a, b) => a.index - b.index);
   return out;

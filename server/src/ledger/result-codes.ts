@@ -83,7 +83,7 @@ export const TRANSFER_RESULT_TEXT: Record<TransferResult, { zh: string; en: stri
   accounts_must_be_different: { zh: '借贷双方不能是同一账户', en: 'debit and credit accounts must differ' },
   ledger_must_not_be_zero: { zh: '账簿不能为零', en: 'ledger must not be zero' },
   code_must_not_be_zero: { zh: '交易类型不能为零', en: 'code must not be zero' },
-  reference_invalid: { zh: '附言过长', en: 'the reference is too long' },
+  reference_invalid: { zh: '附言过长或含无法保存的字符', en: 'the reference is too long or has characters that cannot be stored' },
   exists_with_different_fields: { zh: '同一编号已用于另一笔不同的转账', en: 'this id was used for a different transfer' },
   exists: { zh: '已处理（重复请求）', en: 'already done (a retry)' },
   pending_transfer_not_found: { zh: '预授权转账不存在', en: 'the pending transfer does not exist' },

@@ -1,4 +1,5 @@
 import type BetterSqlite3 from 'better-sqlite3';
+import { AccountCache } from './account-cache.js';
 import { applyBatch, type BatchOutcome, type BatchState } from './apply-batch.js';
 import { checkAccount, newAccountRow, sameAccount } from './account-rules.js';
 import { dailyTotals, idsOf } from './batch-ids.js';
@@ -6,7 +7,7 @@ import type { LedgerClock } from './ledger-clock.js';
 import type { AccountResult, BatchResult, TransferResult } from './result-codes.js';
 import { accountFromRow, pendingFromRow, transferFromRow } from './rows.js';
 import type { CommitRequest, LedgerStore } from './store.js';
-import { PendingStatus, type AccountInput, type PendingState } from './types.js';
+import { PendingStatus, type Account, type AccountInput, type PendingState, type Transfer } from './types.js';
 import { toSafeInt } from '../platform/int.js';
 
 type Row = Record<string, unknown>;
@@ -22,6 +23,7 @@ const INDEX_CHUNK = 50_000;
 export class SqliteLedgerStore implements LedgerStore {
   private readonly s;
   private readonly commitTx;
+  private readonly cache: AccountCache;
 
   constructor(
     private readonly db: BetterSqlite3.Database,
@@ -29,17 +31,25 @@ export class SqliteLedgerStore implements LedgerStore {
   ) {
     this.s = {
       account: db.prepare('select * from ledger_accounts where id = ?'),
-      transfer: db.prepare('select * from ledger_transfers where id = ?'),
-      rejection: db.prepare('select result, fingerprint from ledger_rejections where id = ?'),
+      // Bulk look-ups take the ids as one JSON array: one statement per group, not one per id.
+      accounts: db.prepare('select a.rowid as rowid_, a.* from json_each(?) j join ledger_accounts a on a.id = j.value'),
+      committed: db.prepare('select t.* from json_each(?) j join ledger_transfers t on t.id = j.value'),
+      rejected: db.prepare('select r.id, r.result, r.fingerprint from json_each(?) j join ledger_rejections r on r.id = j.value'),
       pending: db.prepare('select * from ledger_pending where id = ?'),
       insertTransfer: db.prepare(
         `insert into ledger_transfers (ts, id, debit_account_id, credit_account_id, amount, pending_id, ledger, code, flags,
           timeout_s, reference, dr_debits_after, dr_credits_after, cr_debits_after, cr_credits_after)
          values (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
       ),
+      // Most transfers have no pending id, timeout or reference; binding fewer values is measurably cheaper.
+      insertPlainTransfer: db.prepare(
+        `insert into ledger_transfers (ts, id, debit_account_id, credit_account_id, amount, pending_id, ledger, code, flags,
+          timeout_s, reference, dr_debits_after, dr_credits_after, cr_debits_after, cr_credits_after)
+         values (?,?,?,?,?,null,?,?,?,0,null,?,?,?,?)`,
+      ),
       updateAccount: db.prepare(
         `update ledger_accounts set debits_pending = ?, debits_posted = ?, credits_pending = ?, credits_posted = ?, last_ts = ?
-         where id = ?`,
+         where rowid = ?`,
       ),
       upsertPending: db.prepare(
         `insert into ledger_pending (id, status, expires_at, amount, debit_account_id, credit_account_id, ledger, code)
@@ -70,22 +80,33 @@ export class SqliteLedgerStore implements LedgerStore {
     };
     const maxTs = (this.s.maxTs.get() as Row | undefined)?.ts;
     if (maxTs != null) clock.observe(toSafeInt(maxTs));
+    this.cache = AccountCache.of(db);
     this.commitTx = db.transaction((requests: readonly CommitRequest[]) => this.decideAndWrite(requests));
   }
 
   async commit(requests: readonly CommitRequest[]): Promise<BatchResult<TransferResult>[][]> {
-    return this.commitTx(requests);
+    return this.commitSync(requests);
+  }
+
+  /** The commit itself, synchronous (better-sqlite3), for a caller that is already off the event loop. */
+  commitSync(requests: readonly CommitRequest[]): BatchResult<TransferResult>[][] {
+    try {
+      // IMMEDIATE: take the write lock first, so the cache check below sees every other commit.
+      return this.commitTx.immediate(requests);
+    } catch (error) {
+      this.cache.clear();
+      throw error;
+    }
   }
 
   private load(requests: readonly CommitRequest[]): BatchState {
     const ids = idsOf(requests);
     const state: BatchState = { accounts: new Map(), existing: new Map(), rejections: new Map(), pendings: new Map() };
-    for (const id of ids.transfers) {
-      const t = this.s.transfer.get(id) as Row | undefined;
-      if (t) state.existing.set(id, transferFromRow(t));
-      else {
-        const r = this.s.rejection.get(id) as { result: string; fingerprint: string } | undefined;
-        if (r) state.rejections.set(id, r);
+    if (ids.transfers.length > 0) {
+      const json = JSON.stringify(ids.transfers);
+      for (const t of this.s.committed.all(json) as Row[]) state.existing.set(t.id as string, transferFromRow(t));
+      for (const r of this.s.rejected.all(json) as Row[]) {
+        state.rejections.set(r.id as string, { result: r.result as string, fingerprint: r.fingerprint as string });
       }
     }
     for (const id of ids.pendings) {
@@ -96,11 +117,25 @@ export class SqliteLedgerStore implements LedgerStore {
       ids.accounts.add(pending.debit_account_id);
       ids.accounts.add(pending.credit_account_id);
     }
-    for (const id of ids.accounts) {
-      const a = this.s.account.get(id) as Row | undefined;
-      if (a) state.accounts.set(id, accountFromRow(a));
-    }
+    this.loadAccounts(ids.accounts, state.accounts);
     return state;
+  }
+
+  /** Accounts from the cache, the rest from the database (and into the cache). */
+  private loadAccounts(ids: Iterable<string>, into: Map<string, Account>): void {
+    this.cache.validate();
+    const missing: string[] = [];
+    for (const id of ids) {
+      const hit = this.cache.get(id);
+      if (hit) into.set(id, hit.account);
+      else missing.push(id);
+    }
+    if (missing.length === 0) return;
+    for (const r of this.s.accounts.all(JSON.stringify(missing)) as Row[]) {
+      const entry = { account: accountFromRow(r), rowid: toSafeInt(r.rowid_) };
+      this.cache.set(entry);
+      into.set(entry.account.id, entry.account);
+    }
   }
 
   private decideAndWrite(requests: readonly CommitRequest[]): BatchResult<TransferResult>[][] {
@@ -110,26 +145,37 @@ export class SqliteLedgerStore implements LedgerStore {
     const touched = new Set<string>();
     const pendings = new Map<string, PendingState>();
     for (const o of outcomes) {
-      for (const t of o.inserts) {
-        s.insertTransfer.run(t.ts, t.id, t.debit_account_id, t.credit_account_id, t.amount, t.pending_id, t.ledger, t.code,
-          t.flags, t.timeout_s, t.reference, t.dr_debits_after, t.dr_credits_after, t.cr_debits_after, t.cr_credits_after);
-      }
+      for (const t of o.inserts) this.insertTransfer(t);
       for (const id of o.touched) touched.add(id);
       for (const [id, p] of o.pendingWrites) pendings.set(id, p);
       for (const r of o.rejections) s.insertRejection.run(r.id, r.result, r.fingerprint, r.ts);
     }
     for (const id of touched) {
-      const a = state.accounts.get(id)!;
-      s.updateAccount.run(a.debits_pending, a.debits_posted, a.credits_pending, a.credits_posted, a.last_ts, id);
+      const { account: a, rowid } = this.cache.get(id)!;
+      s.updateAccount.run(a.debits_pending, a.debits_posted, a.credits_pending, a.credits_posted, a.last_ts, rowid);
     }
     for (const p of pendings.values()) {
       s.upsertPending.run(p.id, p.status, p.expires_at, p.amount, p.debit_account_id, p.credit_account_id, p.ledger, p.code);
     }
-    for (const d of dailyTotals(outcomes).values()) s.upsertDaily.run(d.day, d.ledger, d.code, d.count, d.amount);
+    for (const d of dailyTotals(outcomes)) s.upsertDaily.run(d.day, d.ledger, d.code, d.count, d.amount);
     return outcomes.map((o) => o.results);
   }
 
+  private insertTransfer(t: Transfer): void {
+    if (t.pending_id === null && t.timeout_s === 0 && t.reference === null) {
+      this.s.insertPlainTransfer.run(t.ts, t.id, t.debit_account_id, t.credit_account_id, t.amount, t.ledger, t.code, t.flags,
+        t.dr_debits_after, t.dr_credits_after, t.cr_debits_after, t.cr_credits_after);
+    } else {
+      this.s.insertTransfer.run(t.ts, t.id, t.debit_account_id, t.credit_account_id, t.amount, t.pending_id, t.ledger, t.code,
+        t.flags, t.timeout_s, t.reference, t.dr_debits_after, t.dr_credits_after, t.cr_debits_after, t.cr_credits_after);
+    }
+  }
+
   async createAccounts(batch: readonly AccountInput[]): Promise<BatchResult<AccountResult>[]> {
+    return this.createAccountsSync(batch);
+  }
+
+  createAccountsSync(batch: readonly AccountInput[]): BatchResult<AccountResult>[] {
     const run = this.db.transaction(() => {
       const results: BatchResult<AccountResult>[] = [];
       const seen = new Set<string>();
@@ -170,6 +216,10 @@ export class SqliteLedgerStore implements LedgerStore {
   }
 
   async expiredPendings(nowMicros: number, limit: number): Promise<PendingState[]> {
+    return this.expiredPendingsSync(nowMicros, limit);
+  }
+
+  expiredPendingsSync(nowMicros: number, limit: number): PendingState[] {
     return (this.s.expired.all(PendingStatus.pending, nowMicros, limit) as Row[]).map(pendingFromRow);
   }
 

@@ -67,7 +67,9 @@ export async function verifyLedger(db: Db): Promise<VerifyReport> {
     let q = db.selectFrom('ledger_transfers').selectAll().orderBy('ts').orderBy('id').limit(CHUNK);
     if (after) {
       const { ts, id } = after;
-      q = q.where((eb) => eb.or([eb('ts', '>', ts), eb.and([eb('ts', '=', ts), eb('id', '>', id)])]));
+      // A row-value comparison: both dialects seek to it (rowid on SQLite, (ts, id) on PostgreSQL);
+      // the equivalent OR made SQLite scan from the first transfer for every chunk.
+      q = q.where((eb) => eb(eb.refTuple('ts', 'id'), '>', eb.tuple(ts, id)));
     }
     const rows = (await q.execute()) as Row[];
     for (const row of rows) {

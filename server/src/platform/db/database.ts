@@ -1,9 +1,11 @@
 import BetterSqlite3 from 'better-sqlite3';
-import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import { Kysely, PostgresDialect, SqliteDialect, sql, type SqliteDatabase } from 'kysely';
 import fs from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import { toSafeInt } from '../int.js';
+import { configureSqlite } from './sqlite-pragmas.js';
+import { SqliteWriter } from './sqlite-writer.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -18,6 +20,8 @@ export interface Database {
   readonly kysely: Kysely<any>;
   readonly sqlite: BetterSqlite3.Database | undefined;
   readonly pool: pg.Pool | undefined;
+  /** SQLite only, when operation modules were given: durable writes on a worker thread. */
+  readonly writer: SqliteWriter | undefined;
   ping(): Promise<void>;
   close(): Promise<void>;
 }
@@ -37,36 +41,60 @@ export interface OpenOptions {
   /** SQLite file (default `<dataDir>/xiaowei.db`); ':memory:' for throwaway databases. */
   sqliteFile?: string;
   poolSize?: number;
+  /** SQLite: modules whose operations run on the writer thread (see sqlite-writer.ts). */
+  sqliteOperations?: readonly string[];
 }
 
 export function openDatabase(options: OpenOptions): Database {
   if (options.url?.startsWith('postgres')) return openPostgres(options.url, options.poolSize ?? 10);
   const file = options.url?.startsWith('sqlite:') ? options.url.slice('sqlite:'.length) : options.sqliteFile;
   if (!file) throw new Error('openDatabase: no SQLite file given');
-  return openSqlite(file);
+  return openSqlite(file, file === ':memory:' ? [] : (options.sqliteOperations ?? []));
 }
 
-function openSqlite(file: string): Database {
+function openSqlite(file: string, operationModules: readonly string[]): Database {
   if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
   const handle = new BetterSqlite3(file);
-  handle.pragma('journal_mode = WAL');
-  handle.pragma('synchronous = FULL');
-  handle.pragma('foreign_keys = ON');
-  handle.pragma('busy_timeout = 5000');
-  handle.pragma('cache_size = -65536');
-  handle.pragma('wal_autocheckpoint = 4000');
-  const kysely = new Kysely<unknown>({ dialect: new SqliteDialect({ database: handle }) });
+  configureSqlite(handle);
+  const kysely = new Kysely<unknown>({ dialect: new SqliteDialect({ database: withStatementCache(handle) }) });
+  const writer = operationModules.length > 0 ? new SqliteWriter(file, operationModules) : undefined;
   return {
     dialect: 'sqlite',
     kysely,
     sqlite: handle,
     pool: undefined,
+    writer,
     async ping() {
       handle.prepare('select 1').get();
     },
     async close() {
+      await writer?.close();
       await kysely.destroy();
       if (handle.open) handle.close();
+    },
+  };
+}
+
+const STATEMENT_CACHE_SIZE = 500;
+
+/**
+ * Kysely's SQLite driver prepares every query anew; preparing costs more than running a short
+ * query. This view of the connection keeps the most recent prepared statements by SQL text.
+ */
+function withStatementCache(handle: BetterSqlite3.Database): SqliteDatabase {
+  const cache = new Map<string, BetterSqlite3.Statement>();
+  return {
+    close: () => handle.close(),
+    prepare(sqlText: string) {
+      let statement = cache.get(sqlText);
+      if (statement) {
+        cache.delete(sqlText);
+      } else {
+        statement = handle.prepare(sqlText);
+        if (cache.size >= STATEMENT_CACHE_SIZE) cache.delete(cache.keys().next().value!);
+      }
+      cache.set(sqlText, statement);
+      return statement;
     },
   };
 }
@@ -82,6 +110,7 @@ function openPostgres(url: string, poolSize: number): Database {
     kysely,
     sqlite: undefined,
     pool,
+    writer: undefined,
     async ping() {
       await sql`select 1`.execute(kysely);
     },
