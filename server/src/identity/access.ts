@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Actor } from '../platform/http/actor.js';
 import type { IdentityTables } from './tables.js';
+import { subtreeOf } from './organisations.js';
 
 /**
  * Whether an actor may see data owned by `ownerId` (a party or an organisation). Staff see
@@ -11,7 +12,7 @@ export async function canSeeOwner(db: Kysely<IdentityTables>, actor: Actor, owne
   if (actor.org_scope === null) return actor.merchant_id === ownerId;
   if (actor.org_scope.has(ownerId)) return true;
   const party = await db.selectFrom('parties').select('org_id').where('id', '=', ownerId).executeTakeFirst();
-  return party !== undefined && actor.org_scope.has(party.org_id);
+  return party !== undefined && scopeHas(db, actor, party.org_id);
 }
 
 /** Owner ids a merchant-side actor may see, or null for staff (who filter by organisation). */
@@ -28,3 +29,14 @@ export async function visibleOwners(db: Kysely<IdentityTables>, actor: Actor): P
   const parties = await db.selectFrom('parties').select('id').where('org_id', 'in', orgs).execute();
   return [...orgs, ...parties.map((p) => p.id)];
 }
+
+/**
+ * Is the organisation inside the staff actor's scope? A miss re-reads the subtree once, because an
+ * organisation added through another process may not be in this process's cached scope yet.
+ */
+export async function scopeHas(db: Kysely<IdentityTables>, actor: Actor, orgId: string): Promise<boolean> {
+  if (actor.org_scope === null) return false;
+  if (actor.org_scope.has(orgId)) return true;
+  return (await subtreeOf(db, actor.org_id)).has(orgId);
+}
+

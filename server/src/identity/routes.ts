@@ -14,7 +14,7 @@ import * as S from './schemas.js';
 import { confirmEnrolment, login, logout, type LoginOutcome, type SessionDeps } from './sessions.js';
 import { createUser, listUsers } from './users.js';
 import type { Secrets } from '../platform/secrets.js';
-import { canSeeOwner } from './access.js';
+import { canSeeOwner, scopeHas } from './access.js';
 
 export interface IdentityRouteDeps extends SessionDeps {
   secrets: Secrets;
@@ -83,9 +83,15 @@ export const identityRoutes: FastifyPluginAsyncTypebox<IdentityRouteDeps> = asyn
 
   app.post('/organisations', { config: { permission: 'org:write', audit: 'org.create' }, schema: { tags: ['identity'], summary: 'Add an organisation 新增机构', body: S.NewOrganisationBody, response: { 201: S.OrganisationSchema } } }, async (request, reply) => {
     const actor = requireActor(request);
-    if (request.body.parent_id && !actor.org_scope?.has(request.body.parent_id)) throw new XiaoweiError('forbidden');
-    if (!request.body.parent_id && actor.role !== 'admin') throw new XiaoweiError('forbidden');
-    return reply.status(201).send(await createOrganisation(db, request.body));
+    if (request.body.parent_id && !(await scopeHas(db, actor, request.body.parent_id))) throw new XiaoweiError('forbidden');
+    // Only an administrator of a top-level organisation may add another top-level one.
+    if (!request.body.parent_id) {
+      const own = await db.selectFrom('organisations').select('parent_id').where('id', '=', actor.org_id).executeTakeFirst();
+      if (actor.role !== 'admin' || !own || own.parent_id !== null) throw new XiaoweiError('forbidden');
+    }
+    const created = await createOrganisation(db, request.body);
+    request.auditTarget = created.id;
+    return reply.status(201).send(created);
   });
 
   app.get('/parties', { config: { permission: 'party:read' }, schema: { tags: ['identity'], summary: 'Parties 客户', querystring: S.PartyQuery, response: { 200: Type.Object({ items: Type.Array(S.PartySchema), total: Type.Integer() }) } } }, async (request) => {
@@ -95,8 +101,10 @@ export const identityRoutes: FastifyPluginAsyncTypebox<IdentityRouteDeps> = asyn
 
   app.post('/parties', { config: { permission: 'party:write', audit: 'party.create' }, schema: { tags: ['identity'], summary: 'Register a party 新增客户', body: S.NewPartyBody, response: { 201: S.PartySchema } } }, async (request, reply) => {
     const actor = requireActor(request);
-    if (!actor.org_scope?.has(request.body.org_id)) throw new XiaoweiError('forbidden');
-    return reply.status(201).send(await createParty(db, deps.secrets, request.body));
+    if (!(await scopeHas(db, actor, request.body.org_id))) throw new XiaoweiError('forbidden');
+    const created = await createParty(db, deps.secrets, request.body);
+    request.auditTarget = created.id;
+    return reply.status(201).send(created);
   });
 
   app.get('/parties/:id', { config: { permission: 'party:read' }, schema: { tags: ['identity'], summary: 'One party 客户详情', params: S.IdParams, response: { 200: S.PartySchema } } }, async (request) => {
@@ -111,8 +119,12 @@ export const identityRoutes: FastifyPluginAsyncTypebox<IdentityRouteDeps> = asyn
 
   app.post('/users', { config: { permission: 'user:write', audit: 'user.create' }, schema: { tags: ['identity'], summary: 'Add a user 新增用户', body: S.NewUserBody, response: { 201: S.UserSchema } } }, async (request, reply) => {
     const actor = requireActor(request);
-    if (!actor.org_scope?.has(request.body.org_id)) throw new XiaoweiError('forbidden');
-    return reply.status(201).send(await createUser(db, request.body));
+    if (!(await scopeHas(db, actor, request.body.org_id))) throw new XiaoweiError('forbidden');
+    // The party a merchant-side user acts for must be one this staff member serves.
+    if (request.body.merchant_id && !(await canSeeOwner(db, actor, request.body.merchant_id))) throw new XiaoweiError('forbidden');
+    const created = await createUser(db, request.body);
+    request.auditTarget = created.id;
+    return reply.status(201).send(created);
   });
 
   app.get('/audit', { config: { permission: 'audit:read' }, schema: { tags: ['identity'], summary: 'Audit log 审计日志', querystring: S.AuditQuery } }, async (request) => {
