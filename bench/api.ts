@@ -73,7 +73,7 @@ function startServer(dataDir: string, port: number): Promise<ChildProcess> {
   });
   return new Promise((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
-    child.stdout!.on('data', (chunk: Buffer) => {
+    child.stdout.on('data', (chunk: Buffer) => {
       if (chunk.toString().includes('listening on')) resolve(child);
     });
   });

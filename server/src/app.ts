@@ -13,6 +13,7 @@ import { AuditLog } from './identity/audit.js';
 import { installAuth } from './identity/auth-hook.js';
 import { identityRoutes } from './identity/routes.js';
 import { regionRoutes } from './identity/region-routes.js';
+import type { RegionTables } from './identity/regions.js';
 import type { IdentityTables } from './identity/tables.js';
 import { createLedger, type Ledger } from './ledger/index.js';
 import { ledgerRoutes } from './ledger/routes.js';
@@ -109,7 +110,7 @@ export async function buildApp(options: BuildOptions): Promise<Xiaowei> {
   await app.register(
     async (api) => {
       await api.register(identityRoutes, { db, secrets, auditLog, ttlSeconds: config.XIAOWEI_SESSION_TTL_S, cookieSecure: config.XIAOWEI_COOKIE_SECURE });
-      await api.register(regionRoutes, { db: database.kysely });
+      await api.register(regionRoutes, { db: database.kysely as Kysely<RegionTables> });
       await api.register(ledgerRoutes, {
         ledger,
         access: { canSeeOwner: (actor, owner) => canSeeOwner(db, actor, owner), visibleOwners: (actor) => visibleOwners(db, actor) },

@@ -49,7 +49,7 @@ export async function createHarness(dialect: Dialect, env: Record<string, string
       url: '/api/v1/auth/login',
       payload: { username, password, ...(totpSecret ? { totp: currentTotp(totpSecret) } : {}) },
     });
-    const body = res.json() as { token?: string };
+    const body = res.json<{ token?: string }>();
     if (res.statusCode !== 200 || !body.token) throw new Error(`login ${username} failed: ${res.body}`);
     return body.token;
   };

@@ -50,7 +50,7 @@ export class AuditLog {
 
   write(entry: AuditEntry): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.queue.push({ row: row(entry), done: (error) => (error ? reject(error) : resolve()) });
+      this.queue.push({ row: row(entry), done: (error) => (error ? reject(error instanceof Error ? error : new Error('audit write failed', { cause: error })) : resolve()) });
       if (!this.flushing) this.flushing = new Promise((r) => setImmediate(r)).then(() => this.flush());
     });
   }

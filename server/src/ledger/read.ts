@@ -67,7 +67,7 @@ async function accountTransfers(db: Db, dialect: Dialect, accountId: string, bef
       .where((eb) => eb.or([eb('debit_account_id', '=', accountId), eb('credit_account_id', '=', accountId)]))
       .orderBy('ts', 'desc')
       .limit(limit)
-      .execute()) as Row[];
+      .execute());
   }
   const byTs = new Map<number, Transfer>();
   for (const r of [...indexed, ...tail]) {
@@ -143,7 +143,7 @@ export async function searchTransfers(db: Db, dialect: Dialect, q: TransferQuery
 }
 
 export async function getTransfer(db: Db, id: string): Promise<Transfer | undefined> {
-  const row = (await db.selectFrom('ledger_transfers').selectAll().where('id', '=', id).executeTakeFirst()) as Row | undefined;
+  const row = (await db.selectFrom('ledger_transfers').selectAll().where('id', '=', id).executeTakeFirst());
   return row ? transferFromRow(row) : undefined;
 }
 

@@ -116,7 +116,7 @@ describe.each(DIALECTS)('authentication and access on %s', (dialect) => {
       const sessionsBefore = (await h.db.selectFrom('sessions').selectAll().execute()).length;
       const challenge = await login(admin.username, PASSWORD);
       expect(challenge.statusCode, challenge.body).toBe(200);
-      const c = challenge.json() as { status: string; enrolment_token: string; secret: string; otpauth_url: string; token?: string };
+      const c = challenge.json<{ status: string; enrolment_token: string; secret: string; otpauth_url: string; token?: string }>();
       expect(c).toMatchObject({ status: 'enrol_totp', secret: expect.stringMatching(/^[A-Z2-7]+=*$/), otpauth_url: expect.stringMatching(/^otpauth:\/\/totp\//) });
       expect(c.token).toBeUndefined();
       expect(challenge.headers['set-cookie']).toBeUndefined();
