@@ -1,5 +1,4 @@
 import type { Kysely } from 'kysely';
-import type { SqliteWriter } from '../platform/db/sqlite-writer.js';
 import { newId } from '../platform/ids.js';
 import { toSafeInt } from '../platform/int.js';
 import type { IdentityTables } from './tables.js';
@@ -42,11 +41,7 @@ export class AuditLog {
   private queue: { row: IdentityTables['audit_log']; done: (error?: unknown) => void }[] = [];
   private flushing: Promise<void> | undefined;
 
-  /** With a SQLite writer, entries are stored by its thread in the same commit as other writes. */
-  constructor(
-    private readonly db: Kysely<IdentityTables>,
-    private readonly writer?: SqliteWriter,
-  ) {}
+  constructor(private readonly db: Kysely<IdentityTables>) {}
 
   write(entry: AuditEntry): Promise<void> {
     return new Promise((resolve, reject) => {
@@ -59,9 +54,7 @@ export class AuditLog {
     while (this.queue.length > 0) {
       const batch = this.queue.splice(0, AUDIT_CHUNK);
       try {
-        const rows = batch.map((b) => b.row);
-        if (this.writer) await this.writer.run('audit.append', rows);
-        else await this.db.insertInto('audit_log').values(rows).execute();
+        await this.db.insertInto('audit_log').values(batch.map((b) => b.row)).execute();
         for (const b of batch) b.done();
       } catch (error) {
         for (const b of batch) b.done(error);

@@ -5,7 +5,6 @@ import path from 'node:path';
 import pg from 'pg';
 import { toSafeInt } from '../int.js';
 import { configureSqlite } from './sqlite-pragmas.js';
-import { SqliteWriter } from './sqlite-writer.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -20,8 +19,6 @@ export interface Database {
   readonly kysely: Kysely<any>;
   readonly sqlite: BetterSqlite3.Database | undefined;
   readonly pool: pg.Pool | undefined;
-  /** SQLite only, when operation modules were given: durable writes on a worker thread. */
-  readonly writer: SqliteWriter | undefined;
   ping(): Promise<void>;
   close(): Promise<void>;
 }
@@ -41,34 +38,29 @@ export interface OpenOptions {
   /** SQLite file (default `<dataDir>/xiaowei.db`); ':memory:' for throwaway databases. */
   sqliteFile?: string;
   poolSize?: number;
-  /** SQLite: modules whose operations run on the writer thread (see sqlite-writer.ts). */
-  sqliteOperations?: readonly string[];
 }
 
 export function openDatabase(options: OpenOptions): Database {
   if (options.url?.startsWith('postgres')) return openPostgres(options.url, options.poolSize ?? 10);
   const file = options.url?.startsWith('sqlite:') ? options.url.slice('sqlite:'.length) : options.sqliteFile;
   if (!file) throw new Error('openDatabase: no SQLite file given');
-  return openSqlite(file, file === ':memory:' ? [] : (options.sqliteOperations ?? []));
+  return openSqlite(file);
 }
 
-function openSqlite(file: string, operationModules: readonly string[]): Database {
+function openSqlite(file: string): Database {
   if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
   const handle = new BetterSqlite3(file);
   configureSqlite(handle);
   const kysely = new Kysely<unknown>({ dialect: new SqliteDialect({ database: withStatementCache(handle) }) });
-  const writer = operationModules.length > 0 ? new SqliteWriter(file, operationModules) : undefined;
   return {
     dialect: 'sqlite',
     kysely,
     sqlite: handle,
     pool: undefined,
-    writer,
     async ping() {
       handle.prepare('select 1').get();
     },
     async close() {
-      await writer?.close();
       await kysely.destroy();
       if (handle.open) handle.close();
     },
@@ -110,7 +102,6 @@ function openPostgres(url: string, poolSize: number): Database {
     kysely,
     sqlite: undefined,
     pool,
-    writer: undefined,
     async ping() {
       await sql`select 1`.execute(kysely);
     },
