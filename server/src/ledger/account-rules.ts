@@ -1,17 +1,12 @@
 import { isClientId } from '../platform/ids.js';
+import { isStorableText } from '../platform/text.js';
 import type { AccountResult } from './result-codes.js';
 import { ACCOUNT_FLAGS_MASK, AccountFlags, type Account, type AccountInput } from './types.js';
 
 const MAX_TEXT = 256;
 /** ledger, code, flags and timeout_s are 32-bit columns: a larger value fails the statement on PostgreSQL. */
 export const MAX_INT32 = 2 ** 31 - 1;
-/** A NUL byte (PostgreSQL refuses it in text) or a lone surrogate (stored as U+FFFD, so a retry would no longer match). */
-const UNSTORABLE = /\0|\p{Cs}/u;
-
-/** Text the database stores and returns exactly as given. */
-export function isStorableText(value: unknown, maxLength: number): value is string {
-  return typeof value === 'string' && value.length <= maxLength && !UNSTORABLE.test(value);
-}
+export { isStorableText };
 
 /** Validates an account request, in precedence order. */
 export function checkAccount(a: AccountInput): AccountResult | undefined {
