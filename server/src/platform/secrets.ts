@@ -35,6 +35,14 @@ export class Secrets {
     return Buffer.from(hkdfSync('sha256', this.master, Buffer.alloc(0), `xiaowei:${purpose}`, 32));
   }
 
+  /**
+   * A 32-byte key for one purpose (e.g. the crypto service's LMK per version), HKDF-SHA256 from the
+   * master key. Its own `key:` label space, so it never equals a key `encrypt`/`blindIndex` use.
+   */
+  deriveKey(purpose: string): Buffer {
+    return this.derive(`key:${purpose}`);
+  }
+
   /** AES-256-GCM; the output is `v1.<iv>.<tag>.<ciphertext>` in base64url. */
   encrypt(purpose: string, plaintext: string): string {
     const iv = randomBytes(12);
