@@ -1,0 +1,388 @@
+/**
+ * pack/unpack: message ⇄ bytes for any MessageSpec.
+ *
+ * A spec is compiled on first use (compile.ts) and cached per spec object. pack writes the whole
+ * message into one preallocated scratch buffer sized for the largest message the spec allows, then
+ * copies the used part out; unpack walks the bitmap once. Both are synchronous, which is what
+ * makes sharing the scratch buffer safe.
+ *
+ * Guarantees, for every spec:
+ * - unpack(pack(m)) deep-equals m;
+ * - pack(unpack(b)) equals b for canonical b (upper-case hex, spec pad nibbles, minimal TLV);
+ * - malformed input throws Iso8583Error, never anything else, never loops, and allocates at most
+ *   in proportion to the input (a length prefix is checked against the spec's maximum and the
+ *   bytes actually left before anything is read).
+ */
+import { compileField, type Cursor, type FieldCodec } from './compile.js';
+import { Iso8583Error, decodeEnded, decodeStarted } from './errors.js';
+import type { FieldValue, Message, Subfields, TlvData } from './message.js';
+import { BCD_OK, HEX_BYTE, HEX_CHAR, HEX_VALUE, badByteIn, badCharIn, latin1, writeAscii } from './primitives.js';
+import type { MessageSpec } from './spec.js';
+
+/** A spec compiled to closures; obtained from compileSpec, used by pack and unpack. */
+export interface CompiledSpec {
+  readonly spec: MessageSpec;
+  /** Index = field number; undefined where the spec has no field. */
+  readonly codecs: readonly (FieldCodec | undefined)[];
+  readonly scratch: Buffer;
+  /** Bitmap words of the message being packed (reused; pack is not re-entrant). */
+  readonly words: Int32Array;
+  /** Values of the message being packed by field number (one Map walk instead of a get per field). */
+  readonly values: (FieldValue | undefined)[];
+}
+
+const compiled = new WeakMap<MessageSpec, CompiledSpec>();
+
+/** The last spec used: a process mostly speaks one dialect, and this skips the WeakMap lookup. */
+let last: CompiledSpec | undefined;
+
+/** Compiles (once) and returns the spec's codecs; throws bad_spec for an inconsistent spec. */
+export function compileSpec(spec: MessageSpec): CompiledSpec {
+  if (last?.spec === spec) return last;
+  const hit = compiled.get(spec);
+  if (hit) return (last = hit);
+  const codecs: (FieldCodec | undefined)[] = new Array<FieldCodec | undefined>(129).fill(undefined);
+  const limit = spec.layout.secondaryBitmap ? 128 : 64;
+  let maxBytes = 0;
+  for (const [key, f] of Object.entries(spec.fields)) {
+    const n = Number(key);
+    if (!Number.isInteger(n) || n < 2 || n > limit) {
+      throw new Iso8583Error('bad_spec', { field: Number.isInteger(n) ? n : undefined, detail: `field numbers run from 2 to ${limit}` });
+    }
+    const codec = compileField(n, f);
+    codecs[n] = codec;
+    maxBytes += codec.maxBytes;
+  }
+  const layout = spec.layout;
+  const header = layout.header;
+  if (header && (!Number.isInteger(header.bytes) || header.bytes < 1 || header.bytes > 64)) {
+    throw new Iso8583Error('bad_spec', { fieldName: 'header', detail: 'header length must be 1–64 bytes' });
+  }
+  const headerBytes = (layout.tpdu ? 5 : 0) + (header?.bytes ?? 0);
+  const bitmapBytes = (layout.bitmap === 'hex' ? 16 : 8) * (layout.secondaryBitmap ? 2 : 1);
+  maxBytes += headerBytes + (layout.mti === 'bcd' ? 2 : 4) + bitmapBytes;
+  const result: CompiledSpec = {
+    spec,
+    codecs,
+    scratch: Buffer.allocUnsafe(maxBytes),
+    words: new Int32Array(4),
+    values: new Array<FieldValue | undefined>(129).fill(undefined),
+  };
+  compiled.set(spec, result);
+  return (last = result);
+}
+
+// ------------------------------------------------------------------------------------------------
+// pack
+// ------------------------------------------------------------------------------------------------
+
+const headerError = (fieldName: string, detail: string): Iso8583Error => new Iso8583Error('bad_header', { fieldName, detail });
+
+/** Writes `chars` upper-case hex characters of `s` as bytes; false when one is not upper-case hex. */
+function writeHexText(s: unknown, chars: number, out: Buffer, pos: number): boolean {
+  if (typeof s !== 'string' || s.length !== chars) return false;
+  for (let i = 0; i < chars; i += 2) {
+    const a = s.charCodeAt(i);
+    const b = s.charCodeAt(i + 1);
+    // Upper case only: unpack renders upper case, so only that round-trips.
+    if (a > 0x46 || b > 0x46) return false;
+    const hi = HEX_VALUE[a]!;
+    const lo = HEX_VALUE[b]!;
+    if (hi < 0 || lo < 0) return false;
+    out[pos + (i >> 1)] = (hi << 4) | lo;
+  }
+  return true;
+}
+
+function writeHeaders(c: CompiledSpec, m: Message, out: Buffer): number {
+  const layout = c.spec.layout;
+  let pos = 0;
+  if (layout.tpdu) {
+    const t = m.tpdu;
+    out[0] = 0x60;
+    if (!t || !writeHexText(t.destination, 4, out, 1) || !writeHexText(t.source, 4, out, 3)) {
+      throw headerError('TPDU', 'needs destination and source of 4 upper-case hex digits');
+    }
+    pos = 5;
+  } else if (m.tpdu !== undefined) throw headerError('TPDU', 'the spec has no TPDU');
+  const header = layout.header;
+  if (header) {
+    const h = m.header;
+    if (header.encoding === 'hex') {
+      if (!writeHexText(h, header.bytes * 2, out, pos)) throw headerError('header', `needs ${header.bytes * 2} upper-case hex digits`);
+    } else {
+      if (typeof h !== 'string' || h.length !== header.bytes || badCharIn(h, 'ans') >= 0) {
+        throw headerError('header', `needs ${header.bytes} printable ASCII characters`);
+      }
+      writeAscii(h, out, pos);
+    }
+    pos += header.bytes;
+  } else if (m.header !== undefined) throw headerError('header', 'the spec has no application header');
+
+  const mti = m.mti;
+  if (typeof mti !== 'string' || mti.length !== 4 || badCharIn(mti, 'n') >= 0) {
+    throw new Iso8583Error('bad_header', { field: 0, fieldName: 'MTI', detail: 'needs 4 digits' });
+  }
+  if (layout.mti === 'bcd') {
+    // Digits checked above: their hex reading is their BCD.
+    writeHexText(mti, 4, out, pos);
+    return pos + 2;
+  }
+  return writeAscii(mti, out, pos);
+}
+
+function writeWord(w: number, hex: boolean, out: Buffer, pos: number): number {
+  if (!hex) {
+    out.writeUInt32BE(w >>> 0, pos);
+    return pos + 4;
+  }
+  for (let shift = 28; shift >= 0; shift -= 4) out[pos++] = HEX_CHAR[(w >>> shift) & 0x0f]!;
+  return pos;
+}
+
+/** Encodes a message; throws Iso8583Error (with the field) for any value the spec refuses. */
+export function pack(spec: MessageSpec, message: Message): Buffer {
+  const c = compileSpec(spec);
+  if (typeof message !== 'object' || message === null) throw new Iso8583Error('bad_value_type', { detail: 'pack takes a message' });
+  const out = c.scratch;
+  let pos = writeHeaders(c, message, out);
+
+  const words = c.words;
+  words.fill(0);
+  if (!(message.fields instanceof Map)) throw new Iso8583Error('bad_value_type', { detail: 'fields must be a Map' });
+  const values = c.values;
+  try {
+    pos = packFields(c, message, words, values, out, pos);
+  } catch (e) {
+    // Do not keep a caller's values (card data among them) alive after a failed pack.
+    values.fill(undefined);
+    throw e;
+  }
+  const result = Buffer.allocUnsafe(pos);
+  out.copy(result, 0, 0, pos);
+  return result;
+}
+
+/** Bitmap and fields; on success every slot of `values` it used is clear again. */
+function packFields(
+  c: CompiledSpec,
+  message: Message,
+  words: Int32Array,
+  values: (FieldValue | undefined)[],
+  out: Buffer,
+  start: number,
+): number {
+  let pos = start;
+  for (const [key, value] of message.fields as Map<unknown, FieldValue>) {
+    if (typeof key !== 'number' || !Number.isInteger(key) || key < 2 || key > 128 || c.codecs[key] === undefined) {
+      throw new Iso8583Error('unknown_field', {
+        field: typeof key === 'number' ? key : undefined,
+        detail: typeof key === 'number' ? undefined : 'field keys are numbers',
+      });
+    }
+    const i = key - 1;
+    words[i >> 5]! |= 1 << (31 - (i & 31));
+    values[key] = value;
+  }
+  const secondary = (words[2]! | words[3]!) !== 0;
+  if (secondary) words[0]! |= 1 << 31;
+  const hex = c.spec.layout.bitmap === 'hex';
+  const nWords = secondary ? 4 : 2;
+  for (let w = 0; w < nWords; w++) pos = writeWord(words[w]!, hex, out, pos);
+
+  for (let w = 0; w < nWords; w++) {
+    let bits = words[w]!;
+    while (bits !== 0) {
+      const z = Math.clz32(bits);
+      bits &= ~(1 << (31 - z));
+      const n = w * 32 + z + 1;
+      if (n === 1) continue;
+      pos = c.codecs[n]!.encode(values[n]!, out, pos);
+      values[n] = undefined;
+    }
+  }
+  return pos;
+}
+
+// ------------------------------------------------------------------------------------------------
+// unpack
+// ------------------------------------------------------------------------------------------------
+
+/** Where one data element sits in a buffer: [start, dataStart) is its length prefix, [dataStart, end) its value. */
+export interface FieldLocation {
+  readonly field: number;
+  readonly start: number;
+  readonly dataStart: number;
+  readonly end: number;
+}
+
+function need(cur: Cursor, bytes: number, field: number | undefined, fieldName: string): void {
+  if (cur.pos + bytes > cur.end)
+    throw new Iso8583Error('short_buffer', {
+      field,
+      fieldName,
+      offset: cur.pos,
+      detail: `needs ${bytes} bytes, ${cur.end - cur.pos} left`,
+    });
+}
+
+function readWord(buf: Buffer, cur: Cursor, hex: boolean): number {
+  const pos = cur.pos;
+  if (!hex) {
+    cur.pos = pos + 4;
+    return buf.readInt32BE(pos);
+  }
+  let w = 0;
+  for (let i = 0; i < 8; i++) {
+    const v = HEX_VALUE[buf[pos + i]!]!;
+    if (v < 0) throw new Iso8583Error('bad_hex', { field: 1, fieldName: 'bitmap', offset: pos + i });
+    w = (w << 4) | v;
+  }
+  cur.pos = pos + 8;
+  return w;
+}
+
+function asBuffer(input: unknown): Buffer {
+  if (Buffer.isBuffer(input)) return input;
+  if (input instanceof Uint8Array) return Buffer.from(input.buffer, input.byteOffset, input.byteLength);
+  throw new Iso8583Error('bad_value_type', { detail: 'unpack takes bytes' });
+}
+
+function decode(spec: MessageSpec, input: Uint8Array, locations: FieldLocation[] | undefined): Message {
+  const c = compileSpec(spec);
+  const buf = asBuffer(input);
+  const layout = spec.layout;
+  const cur: Cursor = { pos: 0, end: buf.length };
+  const message: Message = { mti: '', fields: new Map<number, FieldValue>() };
+
+  if (layout.tpdu) {
+    need(cur, 5, undefined, 'TPDU');
+    if (buf[0] !== 0x60) throw new Iso8583Error('bad_header', { fieldName: 'TPDU', offset: 0, detail: 'ID is not 0x60' });
+    message.tpdu = { destination: HEX_BYTE[buf[1]!]! + HEX_BYTE[buf[2]!]!, source: HEX_BYTE[buf[3]!]! + HEX_BYTE[buf[4]!]! };
+    cur.pos = 5;
+  }
+  const header = layout.header;
+  if (header) {
+    need(cur, header.bytes, undefined, 'header');
+    const end = cur.pos + header.bytes;
+    if (header.encoding === 'hex') {
+      let h = '';
+      for (let i = cur.pos; i < end; i++) h += HEX_BYTE[buf[i]!]!;
+      message.header = h;
+    } else {
+      const bad = badByteIn(buf, cur.pos, end, 'ans');
+      if (bad >= 0) throw new Iso8583Error('bad_header', { fieldName: 'header', offset: bad, detail: 'not printable ASCII' });
+      message.header = latin1(buf, cur.pos, end);
+    }
+    cur.pos = end;
+  }
+
+  if (layout.mti === 'bcd') {
+    need(cur, 2, 0, 'MTI');
+    const p = cur.pos;
+    if (BCD_OK[buf[p]!] !== 1 || BCD_OK[buf[p + 1]!] !== 1)
+      throw new Iso8583Error('not_numeric', { field: 0, fieldName: 'MTI', offset: p });
+    message.mti = HEX_BYTE[buf[p]!]! + HEX_BYTE[buf[p + 1]!]!;
+    cur.pos = p + 2;
+  } else {
+    need(cur, 4, 0, 'MTI');
+    const bad = badByteIn(buf, cur.pos, cur.pos + 4, 'n');
+    if (bad >= 0) throw new Iso8583Error('not_numeric', { field: 0, fieldName: 'MTI', offset: bad });
+    message.mti = latin1(buf, cur.pos, cur.pos + 4);
+    cur.pos += 4;
+  }
+
+  const hex = layout.bitmap === 'hex';
+  const wordBytes = hex ? 8 : 4;
+  need(cur, 2 * wordBytes, 1, 'bitmap');
+  const w0 = readWord(buf, cur, hex);
+  const w1 = readWord(buf, cur, hex);
+  let w2 = 0;
+  let w3 = 0;
+  if (w0 < 0) {
+    // Bit 1: a secondary bitmap follows.
+    if (!layout.secondaryBitmap)
+      throw new Iso8583Error('unknown_field', {
+        field: 1,
+        fieldName: 'bitmap',
+        offset: cur.pos - 2 * wordBytes,
+        detail: 'the spec has no secondary bitmap',
+      });
+    need(cur, 2 * wordBytes, 1, 'bitmap');
+    w2 = readWord(buf, cur, hex);
+    w3 = readWord(buf, cur, hex);
+  }
+
+  const fields = message.fields;
+  for (let w = 0; w < 4; w++) {
+    let bits = w === 0 ? w0 : w === 1 ? w1 : w === 2 ? w2 : w3;
+    while (bits !== 0) {
+      const z = Math.clz32(bits);
+      bits &= ~(1 << (31 - z));
+      const n = w * 32 + z + 1;
+      if (n === 1) continue;
+      const codec = c.codecs[n];
+      if (codec === undefined) throw new Iso8583Error('unknown_field', { field: n, offset: cur.pos, detail: 'set in the bitmap' });
+      if (cur.pos >= cur.end) throw new Iso8583Error('bitmap_past_end', { field: n, fieldName: codec.spec.name, offset: cur.pos });
+      const start = cur.pos;
+      fields.set(n, codec.decode(buf, cur));
+      locations?.push({ field: n, start, dataStart: codec.lastDataStart, end: cur.pos });
+    }
+  }
+  if (cur.pos !== cur.end) throw new Iso8583Error('trailing_bytes', { offset: cur.pos, detail: `${cur.end - cur.pos} bytes` });
+  return message;
+}
+
+/** Decodes one message (from the TPDU, if the spec has one, to the last byte). */
+export function unpack(spec: MessageSpec, buffer: Uint8Array): Message {
+  decodeStarted();
+  try {
+    return decode(spec, buffer, undefined);
+  } finally {
+    decodeEnded();
+  }
+}
+
+/**
+ * Where each data element sits in a valid message, in wire order: what a MAC over a byte range
+ * needs, and what a fuzz test corrupts. Throws like unpack.
+ */
+export function locateFields(spec: MessageSpec, buffer: Uint8Array): FieldLocation[] {
+  const locations: FieldLocation[] = [];
+  decodeStarted();
+  try {
+    decode(spec, buffer, locations);
+  } finally {
+    decodeEnded();
+  }
+  return locations;
+}
+
+// ------------------------------------------------------------------------------------------------
+// typed access to a decoded message
+// ------------------------------------------------------------------------------------------------
+
+function typed<T>(message: Message, field: number, ok: (v: FieldValue) => v is FieldValue & T, what: string): T | undefined {
+  const v = message.fields.get(field);
+  if (v === undefined) return undefined;
+  if (!ok(v)) throw new Iso8583Error('bad_value_type', { field, detail: `expected ${what}` });
+  return v;
+}
+
+/** The field as a string (n, z, text classes), undefined when absent. */
+export const getString = (m: Message, field: number): string | undefined =>
+  typed(m, field, (v): v is string => typeof v === 'string', 'a string');
+
+/** The field as bytes (class b), undefined when absent. */
+export const getBytes = (m: Message, field: number): Buffer | undefined => typed(m, field, (v): v is Buffer => Buffer.isBuffer(v), 'bytes');
+
+/** Positional sub-fields (CUP 60, 61, 63), undefined when absent. */
+export const getSubfields = (m: Message, field: number): Subfields | undefined =>
+  typed(m, field, (v): v is Subfields => v instanceof Map, 'sub-fields');
+
+/** TLV data objects (field 55), undefined when absent. */
+export const getTlv = (m: Message, field: number): TlvData | undefined =>
+  typed(m, field, (v): v is TlvData => Array.isArray(v), 'TLV data');
+
+/** The value of the first data object with this tag in TLV data, undefined when absent. */
+export const tlvValue = (data: TlvData, tag: string): Buffer | undefined => data.find((item) => item.tag === tag)?.value;

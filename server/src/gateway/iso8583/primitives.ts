@@ -1,0 +1,250 @@
+/**
+ * Byte-level building blocks of the codec: lookup tables (character classes, hex, BCD) and the
+ * loops that use them. Everything here works on a Buffer and an offset and allocates at most the
+ * result; the closures of compile.ts call these in the hot path.
+ */
+import type { FieldClass } from './spec.js';
+
+/** One table per text class: ALLOWED[cls][byte] is 1 when the byte may appear in the class. */
+function table(accept: (code: number) => boolean): Uint8Array {
+  const t = new Uint8Array(256);
+  for (let c = 0; c < 256; c++) t[c] = accept(c) ? 1 : 0;
+  return t;
+}
+const isDigit = (c: number): boolean => c >= 0x30 && c <= 0x39;
+const isLetter = (c: number): boolean => (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a);
+const isPrintable = (c: number): boolean => c >= 0x20 && c <= 0x7e;
+
+export type TextClass = Exclude<FieldClass, 'b'>;
+
+export const ALLOWED: Readonly<Record<TextClass, Uint8Array>> = {
+  n: table(isDigit),
+  z: table((c) => c >= 0x30 && c <= 0x3f),
+  a: table((c) => isLetter(c) || c === 0x20),
+  an: table((c) => isLetter(c) || isDigit(c) || c === 0x20),
+  ans: table(isPrintable),
+  ns: table((c) => isPrintable(c) && !isLetter(c)),
+  // x+n: the first character (C or D) is checked by badCharIn/badByteIn; the table covers the digits.
+  xn: table(isDigit),
+};
+
+/** Index of the first character of `s` outside `cls`, or -1. */
+export function badCharIn(s: string, cls: TextClass): number {
+  const t = ALLOWED[cls];
+  if (cls === 'xn') {
+    const c = s.charCodeAt(0);
+    if (s.length > 0 && c !== 0x43 && c !== 0x44) return 0; // 'C' or 'D'
+    for (let i = 1; i < s.length; i++) {
+      const d = s.charCodeAt(i);
+      if (d > 0xff || t[d] !== 1) return i;
+    }
+    return -1;
+  }
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c > 0xff || t[c] !== 1) return i;
+  }
+  return -1;
+}
+
+/** Offset of the first byte of buf[start, end) outside `cls`, or -1. */
+export function badByteIn(buf: Uint8Array, start: number, end: number, cls: TextClass): number {
+  const t = ALLOWED[cls];
+  let i = start;
+  if (cls === 'xn' && i < end) {
+    if (buf[i] !== 0x43 && buf[i] !== 0x44) return i;
+    i++;
+  }
+  for (; i < end; i++) if (t[buf[i]!] !== 1) return i;
+  return -1;
+}
+
+/** HEX_VALUE[code] is the nibble of a hex character (either case), or -1. */
+export const HEX_VALUE: Int8Array = (() => {
+  const t = new Int8Array(256).fill(-1);
+  for (let i = 0; i < 10; i++) t[0x30 + i] = i;
+  for (let i = 0; i < 6; i++) {
+    t[0x41 + i] = 10 + i;
+    t[0x61 + i] = 10 + i;
+  }
+  return t;
+})();
+
+/** Upper-case hex character codes by nibble. */
+export const HEX_CHAR: Uint8Array = Uint8Array.from('0123456789ABCDEF', (c) => c.charCodeAt(0));
+
+/** Two upper-case hex characters per byte value, for tags and headers. */
+export const HEX_BYTE: readonly string[] = Array.from({ length: 256 }, (_, b) => b.toString(16).toUpperCase().padStart(2, '0'));
+
+/**
+ * Two-byte BER tags as strings ("9F26"), indexed by (t0 >> 5) << 7 | t1: a two-byte tag has a
+ * first byte ending in 11111 (8 choices) and a second byte below 0x80, so 1,024 strings cover all.
+ */
+export const TAG2: readonly string[] = Array.from({ length: 1024 }, (_, i) => HEX_BYTE[((i >> 7) << 5) | 0x1f]! + HEX_BYTE[i & 0x7f]!);
+
+/** BCD_OK[byte] is 1 when both nibbles are decimal digits. */
+export const BCD_OK: Uint8Array = table((b) => b >> 4 <= 9 && (b & 0x0f) <= 9);
+
+/**
+ * A scratch area for building decoded strings byte by byte before one latin1 conversion (no
+ * per-character string concatenation). Decoding is synchronous, so one shared area is safe; it
+ * is large enough for the longest value any spec can declare (9,999 units of track data).
+ */
+export const SCRATCH: Buffer = Buffer.allocUnsafe(20_000);
+
+/** Writes `s` (already checked) as one byte per character. */
+export function writeAscii(s: string, out: Buffer, pos: number): number {
+  for (let i = 0; i < s.length; i++) out[pos + i] = s.charCodeAt(i);
+  return pos + s.length;
+}
+
+/**
+ * Writes text of class `cls` at `pos`; returns the index of the first character outside the
+ * class (nothing useful written then), or -1.
+ */
+export function writeText(s: string, cls: TextClass, out: Buffer, pos: number): number {
+  const n = s.length;
+  if (n > 12 && cls !== 'xn') {
+    // Long values: one native copy, then a byte-table check (about 3× faster than charCodeAt).
+    // Every class is ASCII, so a UTF-8 length equal to the string length proves no character
+    // above 0x7F would be truncated by the latin1 write.
+    if (Buffer.byteLength(s, 'utf8') !== n) return badCharIn(s, cls);
+    out.write(s, pos, n, 'latin1');
+    const bad = badByteIn(out, pos, pos + n, cls);
+    return bad < 0 ? -1 : bad - pos;
+  }
+  const bad = badCharIn(s, cls);
+  if (bad >= 0) return bad;
+  for (let i = 0; i < n; i++) out[pos + i] = s.charCodeAt(i);
+  return -1;
+}
+
+/**
+ * Writes `units` BCD digits/track characters of `s`. Returns the index of a character that is
+ * not a digit (class n) or not 0x30–0x3F (class z) without finishing, or -1 when all went in.
+ */
+export function writeBcd(s: string, out: Buffer, pos: number, track: boolean, left: boolean, pad: number): number {
+  const n = s.length;
+  const limit = track ? 15 : 9;
+  let i = 0;
+  let p = pos;
+  if (n & 1 && !left) {
+    const d = s.charCodeAt(0) - 0x30;
+    if (d < 0 || d > limit) return 0;
+    out[p++] = (pad << 4) | d;
+    i = 1;
+  }
+  for (; i + 1 < n; i += 2) {
+    const hi = s.charCodeAt(i) - 0x30;
+    const lo = s.charCodeAt(i + 1) - 0x30;
+    if (hi < 0 || hi > limit) return i;
+    if (lo < 0 || lo > limit) return i + 1;
+    out[p++] = (hi << 4) | lo;
+  }
+  if (i < n) {
+    const d = s.charCodeAt(i) - 0x30;
+    if (d < 0 || d > limit) return i;
+    out[p] = (d << 4) | pad;
+  }
+  return -1;
+}
+
+/** Two-digit strings by BCD byte ("00"–"99"; other bytes never looked up). */
+const DIGITS2: readonly string[] = Array.from({ length: 256 }, (_, b) => `${b >> 4}${b & 0x0f}`);
+const DIGIT1: readonly string[] = Array.from({ length: 16 }, (_, d) => String(d));
+
+/**
+ * Decodes `units` BCD digits (class n) from buf at `start`; returns the offset of a byte with a
+ * non-digit nibble instead. The pad nibble of an odd count is skipped, whatever its value.
+ */
+export function readBcdDigits(buf: Buffer, start: number, units: number, left: boolean): string | number {
+  const odd = units & 1;
+  const end = start + ((units + 1) >> 1);
+  let i = start;
+  let s = '';
+  if (odd && !left) {
+    const d = buf[i]! & 0x0f;
+    if (d > 9) return i;
+    s = DIGIT1[d]!;
+    i++;
+  }
+  const stop = odd && left ? end - 1 : end;
+  if (stop - i <= 8) {
+    // Short values (amounts, STAN, dates): table lookups beat a native call.
+    for (; i < stop; i++) {
+      const b = buf[i]!;
+      if (BCD_OK[b] !== 1) return i;
+      s += DIGITS2[b]!;
+    }
+  } else {
+    for (let k = i; k < stop; k++) if (BCD_OK[buf[k]!] !== 1) return k;
+    // The hex rendering of valid BCD is exactly its digit string.
+    s += buf.toString('hex', i, stop);
+    i = stop;
+  }
+  if (odd && left) {
+    const d = buf[i]! >> 4;
+    if (d > 9) return i;
+    s += DIGIT1[d]!;
+  }
+  return s;
+}
+
+/** buf[start, end) as a string of the same char codes (callers have checked the bytes). */
+export function latin1(buf: Buffer, start: number, end: number): string {
+  // Tiny values (response code, currency, sub-fields) are cheaper without the native call.
+  switch (end - start) {
+    case 0:
+      return '';
+    case 1:
+      return String.fromCharCode(buf[start]!);
+    case 2:
+      return String.fromCharCode(buf[start]!, buf[start + 1]!);
+    case 3:
+      return String.fromCharCode(buf[start]!, buf[start + 1]!, buf[start + 2]!);
+    default:
+      return buf.toString('latin1', start, end);
+  }
+}
+
+/** Decodes `units` track characters (class z): nibble + 0x30, so D reads as '='. */
+export function readBcdTrack(buf: Buffer, start: number, units: number, left: boolean): string {
+  const odd = units & 1;
+  let nib = odd && !left ? 1 : 0; // nibble index within the field where the value starts
+  for (let k = 0; k < units; k++, nib++) {
+    const b = buf[start + (nib >> 1)]!;
+    SCRATCH[k] = 0x30 + (nib & 1 ? b & 0x0f : b >> 4);
+  }
+  return SCRATCH.toString('latin1', 0, units);
+}
+
+/** Writes bytes as upper-case hex characters. */
+export function writeHex(value: Uint8Array, out: Buffer, pos: number): number {
+  let p = pos;
+  for (let i = 0; i < value.length; i++) {
+    const b = value[i]!;
+    out[p++] = HEX_CHAR[b >> 4]!;
+    out[p++] = HEX_CHAR[b & 0x0f]!;
+  }
+  return p;
+}
+
+/** Reads `bytes` bytes written as 2·bytes hex characters; returns the offset of a bad character instead. */
+export function readHex(buf: Buffer, start: number, bytes: number): Buffer | number {
+  const out = Buffer.allocUnsafe(bytes);
+  for (let i = 0; i < bytes; i++) {
+    const hi = HEX_VALUE[buf[start + 2 * i]!]!;
+    const lo = HEX_VALUE[buf[start + 2 * i + 1]!]!;
+    if (hi < 0) return start + 2 * i;
+    if (lo < 0) return start + 2 * i + 1;
+    out[i] = (hi << 4) | lo;
+  }
+  return out;
+}
+
+/** A private copy of buf[start, end): values must not change when the caller reuses its buffer. */
+export function copyBytes(buf: Buffer, start: number, end: number): Buffer {
+  const out = Buffer.allocUnsafe(end - start);
+  buf.copy(out, 0, start, end);
+  return out;
+}

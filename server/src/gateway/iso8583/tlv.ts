@@ -1,0 +1,139 @@
+/**
+ * BER-TLV as EMV uses it in field 55 (EMV Book 3, Annex B): tags of one or two bytes (a first
+ * byte whose low five bits are all 1 announces a second), lengths in one to three bytes (0x00–0x7F,
+ * 0x81 xx, 0x82 xx xx). Values are opaque bytes: field 55 carries primitive data objects only.
+ *
+ * Decoding is strict so that re-encoding gives back the same bytes: a length in a longer form
+ * than needed, a tag announcing a third byte or an indefinite length is refused. A repeated tag
+ * is kept as it came (the list keeps wire order and duplicates).
+ */
+import { Iso8583Error, type Iso8583ErrorSite } from './errors.js';
+import type { TlvData, TlvItem } from './message.js';
+import { HEX_BYTE, HEX_VALUE, TAG2 } from './primitives.js';
+
+function tlvError(site: Iso8583ErrorSite, detail: string, offset: number, tag?: string): Iso8583Error {
+  return new Iso8583Error('bad_tlv', { ...site, subfield: tag, offset, detail });
+}
+
+/** Parses buf[start, end) into data objects; values are views of `buf` (the caller's private copy). */
+export function decodeTlv(buf: Buffer, start: number, end: number, site: Iso8583ErrorSite): TlvData {
+  const out: TlvData = [];
+  let p = start;
+  while (p < end) {
+    const tagAt = p;
+    const t0 = buf[p++]!;
+    let tag: string;
+    if ((t0 & 0x1f) === 0x1f) {
+      if (p >= end) throw tlvError(site, 'tag cut short', tagAt);
+      const t1 = buf[p++]!;
+      if (t1 & 0x80) throw tlvError(site, 'tags longer than 2 bytes are not supported', tagAt);
+      tag = TAG2[((t0 >> 5) << 7) | t1]!;
+    } else tag = HEX_BYTE[t0]!;
+    if (p >= end) throw tlvError(site, 'length missing', p, tag);
+    let len = buf[p++]!;
+    if (len >= 0x80) {
+      if (len === 0x81) {
+        if (p >= end) throw tlvError(site, 'length cut short', p, tag);
+        len = buf[p++]!;
+        if (len < 0x80) throw tlvError(site, 'length not in its shortest form', p - 2, tag);
+      } else if (len === 0x82) {
+        if (p + 2 > end) throw tlvError(site, 'length cut short', p, tag);
+        len = (buf[p]! << 8) | buf[p + 1]!;
+        p += 2;
+        if (len < 0x100) throw tlvError(site, 'length not in its shortest form', p - 3, tag);
+      } else {
+        throw tlvError(site, 'indefinite or over-long length', p - 1, tag);
+      }
+    }
+    if (p + len > end) throw tlvError(site, 'value runs past the field', p, tag);
+    // Buffer.from(arrayBuffer, offset, length) is a view like subarray, at two thirds of the cost.
+    out.push({ tag, value: Buffer.from(buf.buffer, buf.byteOffset + p, len) });
+    p += len;
+  }
+  return out;
+}
+
+/**
+ * Tag key → its bytes as a number (one byte: the byte; two bytes: 0x10000 | t0 << 8 | t1), or -1
+ * when the key is not a well-formed tag. Cached: field 55 uses a few dozen distinct tags, and the
+ * cache holds only valid ones (at most 256 + 2^15 keys).
+ */
+const TAG_CACHE = new Map<string, number>();
+
+function parseTag(key: string): number {
+  if (key.length !== 2 && key.length !== 4) return -1;
+  let v = 0;
+  for (let i = 0; i < key.length; i++) {
+    const c = key.charCodeAt(i);
+    // Upper case only: decoding renders upper case, so only that round-trips.
+    if (c >= 0x61) return -1;
+    const h = HEX_VALUE[c & 0xff]!;
+    if (h < 0 || c > 0xff) return -1;
+    v = (v << 4) | h;
+  }
+  if (key.length === 2) return (v & 0x1f) === 0x1f ? -1 : v;
+  const t0 = v >> 8;
+  const t1 = v & 0xff;
+  return (t0 & 0x1f) === 0x1f && (t1 & 0x80) === 0 ? 0x10000 | v : -1;
+}
+
+function tagOf(key: unknown, site: Iso8583ErrorSite): number {
+  if (typeof key === 'string') {
+    const hit = TAG_CACHE.get(key);
+    if (hit !== undefined) return hit;
+    const t = parseTag(key);
+    if (t >= 0) {
+      TAG_CACHE.set(key, t);
+      return t;
+    }
+  }
+  throw new Iso8583Error('bad_tlv', { ...site, detail: 'a tag must be 2 or 4 upper-case hex digits of a 1- or 2-byte BER tag' });
+}
+
+/** Tag bytes of the list tlvSize last checked, for writeTlv (synchronous use, like pack). */
+const checkedTags: number[] = [];
+
+/** Checks a TLV list and returns its encoded size. */
+export function tlvSize(data: unknown, site: Iso8583ErrorSite): number {
+  if (!Array.isArray(data)) throw new Iso8583Error('bad_value_type', { ...site, detail: 'expected a list of { tag, value }' });
+  let size = 0;
+  const items = data as unknown[];
+  for (let i = 0; i < items.length; i++) {
+    const { tag, value } = (items[i] ?? {}) as Partial<TlvItem>;
+    const t = tagOf(tag, site);
+    checkedTags[i] = t;
+    if (!(value instanceof Uint8Array)) throw new Iso8583Error('bad_value_type', { ...site, subfield: tag, detail: 'expected bytes' });
+    const len = value.length;
+    if (len > 0xffff) throw new Iso8583Error('value_too_long', { ...site, subfield: tag });
+    size += (t > 0xff ? 2 : 1) + (len < 0x80 ? 1 : len < 0x100 ? 2 : 3) + len;
+  }
+  return size;
+}
+
+/** Writes the list tlvSize has just checked; returns the new position. */
+export function writeTlv(data: TlvData, out: Buffer, pos: number): number {
+  let p = pos;
+  for (let i = 0; i < data.length; i++) {
+    const value = data[i]!.value;
+    const t = checkedTags[i]!;
+    if (t > 0xff) {
+      out[p++] = (t >> 8) & 0xff;
+      out[p++] = t & 0xff;
+    } else out[p++] = t;
+    const len = value.length;
+    if (len < 0x80) out[p++] = len;
+    else if (len < 0x100) {
+      out[p++] = 0x81;
+      out[p++] = len;
+    } else {
+      out[p++] = 0x82;
+      out[p++] = len >> 8;
+      out[p++] = len & 0xff;
+    }
+    // Most EMV values are a few bytes: a loop beats TypedArray#set's call overhead there.
+    if (len < 16) for (let k = 0; k < len; k++) out[p + k] = value[k]!;
+    else out.set(value, p);
+    p += len;
+  }
+  return p;
+}
