@@ -25,6 +25,11 @@ import { loggerOptions } from './platform/logger.js';
 import { Metrics } from './platform/metrics.js';
 import type { Secrets } from './platform/secrets.js';
 import { newId } from './platform/ids.js';
+import { createCryptoService } from './crypto/index.js';
+import type { CryptoService } from './crypto/service.js';
+import { createTerminals, type Terminals } from './terminals/index.js';
+import { fleetRoutes } from './terminals/fleet-routes.js';
+import { appRoutes } from './terminals/app-routes.js';
 
 export interface BuildOptions {
   config: Config;
@@ -34,16 +39,22 @@ export interface BuildOptions {
   logger?: boolean;
   /** Folder of the built console; defaults to web/dist next to the server. */
   webDist?: string | null;
+  /** Folder of the built terminal app (served at /terminal/); defaults to web/terminal/dist/shell. */
+  terminalDist?: string | null;
 }
 
 export interface Xiaowei {
   app: FastifyInstance;
   ledger: Ledger;
   metrics: Metrics;
+  /** The crypto service (software HSM), shared by every domain that needs keys. */
+  crypto: CryptoService;
+  terminals: Terminals;
 }
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const DEFAULT_WEB_DIST = path.resolve(here, '../../web/dist');
+export const DEFAULT_TERMINAL_DIST = path.resolve(here, '../../web/terminal/dist/shell');
 
 /** Builds the whole server (every domain as a plugin) without listening: tests use `inject`. */
 export async function buildApp(options: BuildOptions): Promise<Xiaowei> {
@@ -92,6 +103,9 @@ export async function buildApp(options: BuildOptions): Promise<Xiaowei> {
   const db = database.kysely as Kysely<IdentityTables>;
   const auditLog = new AuditLog(db);
   installAuth(app, { db, secrets, ttlSeconds: config.XIAOWEI_SESSION_TTL_S }, auditLog);
+  const crypto = createCryptoService(secrets, { lmkVersion: config.XIAOWEI_LMK_VERSION });
+  const terminals = createTerminals({ db: database, secrets, crypto, config });
+  terminals.installAuth(app);
 
   app.get('/livez', { schema: { hide: true } }, async () => ({ ok: true }));
   app.get('/readyz', { schema: { hide: true } }, async (_request, reply) => {
@@ -115,10 +129,26 @@ export async function buildApp(options: BuildOptions): Promise<Xiaowei> {
         ledger,
         access: { canSeeOwner: (actor, owner) => canSeeOwner(db, actor, owner), visibleOwners: (actor) => visibleOwners(db, actor) },
       });
+      await api.register(terminals.routes);
+      await api.register(terminals.staffRoutes);
+      await api.register(fleetRoutes, { db: database.kysely, dialect: database.dialect, secrets, commands: terminals.commands });
+      await api.register(appRoutes, { db: database.kysely, dialect: database.dialect, crypto, commands: terminals.commands });
     },
     { prefix: '/api/v1' },
   );
 
+  const terminalDist = options.terminalDist === undefined ? DEFAULT_TERMINAL_DIST : options.terminalDist;
+  if (terminalDist && fs.existsSync(path.join(terminalDist, 'index.html'))) {
+    // The terminal PWA in its own scope (its own sendFile root); its screens fall back to its index.html.
+    await app.register(async (scope) => {
+      await scope.register(fastifyStatic, { root: terminalDist, prefix: '/terminal/', wildcard: false });
+      scope.get('/terminal', { schema: { hide: true } }, async (_request, reply) => reply.redirect('/terminal/'));
+      scope.get('/terminal/*', { schema: { hide: true } }, async (request, reply) => {
+        if (/\.[A-Za-z0-9]+$/.test(request.url.split('?')[0] ?? '')) return reply.callNotFound();
+        return reply.header('cache-control', 'no-cache').sendFile('index.html');
+      });
+    });
+  }
   const webDist = options.webDist === undefined ? DEFAULT_WEB_DIST : options.webDist;
   if (webDist && fs.existsSync(path.join(webDist, 'index.html'))) {
     await app.register(fastifyStatic, { root: webDist, wildcard: false });
@@ -131,6 +161,7 @@ export async function buildApp(options: BuildOptions): Promise<Xiaowei> {
 
   app.addHook('onClose', async () => {
     await ledger.drain();
+    await terminals.close();
   });
-  return { app, ledger, metrics };
+  return { app, ledger, metrics, crypto, terminals };
 }

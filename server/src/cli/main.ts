@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import type { Kysely } from 'kysely';
 import { buildApp } from '../app.js';
 import type { IdentityTables } from '../identity/tables.js';
+import type { AppsDb } from '../terminals/apps-tables.js';
 import { createLedger } from '../ledger/index.js';
 import { ConfigError } from '../platform/config.js';
 import { bootstrap } from '../seed/bootstrap.js';
@@ -74,6 +75,23 @@ ledgerCmd
     console.log(`ledger consistent 账务平衡: ${report.ledgers} ledger(s), ${report.accounts} accounts, ${report.transfers} transfers`);
   });
 
+const simulateCmd = program.command('simulate').description('simulators 模拟器');
+simulateCmd
+  .command('terminals')
+  .description('run simulated terminals over the real protocol 模拟终端（真实协议）')
+  .option('--count <n>', 'terminals to register and run 终端数量', '10')
+  .option('--url <url>', 'server to talk to 服务地址 (default http://localhost:$PORT)')
+  .option('--from <file>', 'JSON list of {serial, code} already registered 已登记终端清单')
+  .option('--owner <partyId>', 'owning merchant party 所属商户')
+  .option('--seconds <s>', 'stop after this long 运行时长（秒）')
+  .option('--concurrency <n>', 'activations at once 并发激活数', '50')
+  .option('--activation-seconds <s>', 'stop activating new terminals after this long 激活时限（秒）')
+  .option('--jsonl', 'one JSON event per line (for benchmarks) 每行一个 JSON 事件')
+  .action(async (opts: { count: string; url?: string; from?: string; owner?: string; seconds?: string; concurrency: string; activationSeconds?: string; jsonl?: boolean }) => {
+    const { runSimulateTerminals } = await import('./simulate.js');
+    await runSimulateTerminals(opts);
+  });
+
 program
   .command('openapi')
   .description('print the OpenAPI document (JSON) 输出接口文档')
@@ -107,7 +125,22 @@ async function seedAll(ctx: Awaited<ReturnType<typeof openContext>>, demo: boole
     const { seedDemo } = await import('../seed/demo.js');
     demoLogins = await seedDemo(ctx, boot.bankId);
   }
+  await seedAppBundles(ctx);
   return { adminPassword: boot.adminPassword, demo: demoLogins };
+}
+
+/** The terminal shell and scenario apps built from this repository, into the app catalogue (seed/app-bundles.ts). */
+async function seedAppBundles(ctx: Awaited<ReturnType<typeof openContext>>): Promise<void> {
+  const { publishAppBundles } = await import('../seed/app-bundles.js');
+  const { createCryptoService } = await import('../crypto/index.js');
+  const crypto = createCryptoService(ctx.secrets, { lmkVersion: ctx.config.XIAOWEI_LMK_VERSION });
+  const outcome = await publishAppBundles(ctx.database.kysely as Kysely<AppsDb>, crypto);
+  if (!outcome.dir) {
+    console.log('Terminal app bundles not built; run `npm run build` to publish them 终端应用包未构建，运行 npm run build 后发布');
+    return;
+  }
+  const created = outcome.published.filter((p) => p.created);
+  if (created.length > 0) console.log(`Terminal apps published 已发布终端应用: ${created.map((p) => `${p.app} ${p.version}${p.approved ? '' : ' (awaiting approval 待审批)'}`).join(', ')}`);
 }
 
 function printLogins(seeded: SeedOutcome): void {

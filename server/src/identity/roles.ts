@@ -15,6 +15,10 @@ export const PERMISSIONS = [
   'user:write',
   'audit:read',
   'dashboard:read',
+  'terminal:read',
+  'terminal:write',
+  'app:read',
+  'app:write',
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
@@ -23,9 +27,12 @@ const READ_OWN: Permission[] = ['account:read', 'transfer:read'];
 
 export const ROLE_PERMISSIONS: Record<Role, readonly Permission[]> = {
   admin: PERMISSIONS,
-  branch_staff: ['org:read', 'party:read', 'party:write', 'account:read', 'account:write', 'transfer:create', 'transfer:read', 'user:read', 'dashboard:read'],
-  auditor: ['org:read', 'party:read', 'account:read', 'transfer:read', 'user:read', 'audit:read', 'dashboard:read'],
-  merchant_owner: READ_OWN,
+  branch_staff: [
+    'org:read', 'party:read', 'party:write', 'account:read', 'account:write', 'transfer:create', 'transfer:read', 'user:read', 'dashboard:read',
+    'terminal:read', 'terminal:write', 'app:read',
+  ],
+  auditor: ['org:read', 'party:read', 'account:read', 'transfer:read', 'user:read', 'audit:read', 'dashboard:read', 'terminal:read', 'app:read'],
+  merchant_owner: [...READ_OWN, 'terminal:read'],
   cashier: READ_OWN,
   buyer: READ_OWN,
   agent: READ_OWN,

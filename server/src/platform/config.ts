@@ -20,6 +20,14 @@ export const ConfigSchema = Type.Object({
   XIAOWEI_PENDING_SWEEP_MS: Type.Integer({ minimum: 100, maximum: 3_600_000, default: 1000 }),
   XIAOWEI_COOKIE_SECURE: Type.Boolean({ default: false }),
   XIAOWEI_PG_POOL_SIZE: Type.Integer({ minimum: 2, maximum: 200, default: 10 }),
+  // The crypto service seals new key handles under this LMK version; handles of any version open.
+  XIAOWEI_LMK_VERSION: Type.Integer({ minimum: 1, maximum: 9999, default: 1 }),
+  // Terminal protocol: a heartbeat always moves last_seen_at; a history row is kept at most once
+  // per this many seconds per terminal (or when app versions or network change); 0 keeps all.
+  XIAOWEI_HEARTBEAT_HISTORY_S: Type.Integer({ minimum: 0, maximum: 86_400, default: 300 }),
+  XIAOWEI_HEARTBEAT_KEEP_DAYS: Type.Integer({ minimum: 1, maximum: 3660, default: 14 }),
+  // How often each process looks for commands other processes enqueued, to wake its push connections.
+  XIAOWEI_PUSH_POLL_MS: Type.Integer({ minimum: 50, maximum: 60_000, default: 1000 }),
 });
 
 export type Config = Static<typeof ConfigSchema> & { dataDir: string; dialect: 'sqlite' | 'postgres' };

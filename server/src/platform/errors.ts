@@ -53,6 +53,92 @@ export const ERRORS = {
   overloaded: { status: 503, zh: '系统繁忙，请稍后重试', en: 'The system is busy; retry shortly' },
   shutting_down: { status: 503, zh: '服务正在停止', en: 'The server is shutting down' },
   rate_limited: { status: 429, zh: '请求过于频繁', en: 'Too many requests' },
+  // terminals (fleet, activation, sign-on, request MACs, apps, rollouts)
+  // — fleet (terminal records, groups, import, parameters, lock/unlock/retire, activation codes)
+  terminal_serial_exists: { status: 409, zh: '终端序列号已存在：{detail}', en: 'A terminal with this serial exists: {detail}' },
+  terminal_serial_repeated: { status: 400, zh: '序列号在文件中重复（首次出现于第 {detail} 行）', en: 'The serial is repeated in the file (first on row {detail})' },
+  terminal_owner_invalid: {
+    status: 400,
+    zh: '终端归属方必须是您所服务的商户、服务点代理或收购商：{detail}',
+    en: 'The owner must be a merchant, service-point agent or buyer you serve: {detail}',
+  },
+  terminal_region_unknown: { status: 400, zh: '行政区划代码不存在：{detail}', en: 'No such administrative division code: {detail}' },
+  terminal_status_conflict: {
+    status: 409,
+    zh: '终端当前状态（{detail}）不允许此操作',
+    en: 'The terminal’s current status ({detail}) does not allow this',
+  },
+  terminal_group_name_exists: { status: 409, zh: '该机构下已有同名终端分组：{detail}', en: 'This organisation already has a terminal group named {detail}' },
+  terminal_group_member_invalid: {
+    status: 400,
+    zh: '终端不存在、不可见或不属于该分组的机构：{detail}',
+    en: 'The terminal does not exist, is not visible to you or is outside the group’s organisation: {detail}',
+  },
+  terminal_import_invalid: { status: 400, zh: 'CSV 文件无效：{detail}', en: 'The CSV file is invalid: {detail}' },
+  // — protocol (activation, sign-on, request MACs, operators, commands)
+  terminal_activation_invalid: { status: 403, zh: '激活码错误、已使用或已过期', en: 'The activation code is wrong, used or expired' },
+  terminal_serial_mismatch: { status: 403, zh: '序列号与该激活码对应的终端不符', en: 'The serial does not match the terminal of this activation code' },
+  terminal_locked: { status: 423, zh: '终端已被锁定，请联系开户行', en: 'The terminal is locked; contact your bank' },
+  terminal_retired: { status: 403, zh: '终端已停用', en: 'The terminal is retired' },
+  terminal_not_activated: { status: 403, zh: '终端尚未激活', en: 'The terminal is not activated' },
+  terminal_signature_invalid: { status: 401, zh: '签到签名无法用终端设备公钥验证', en: 'The sign-on signature does not verify with the device key' },
+  terminal_auth_malformed: { status: 401, zh: '终端请求头缺失或格式错误：{detail}', en: 'Missing or ill-formed terminal request header: {detail}' },
+  terminal_unknown: { status: 401, zh: '终端不存在', en: 'Unknown terminal' },
+  terminal_session_unknown: { status: 401, zh: '签到会话不存在，请重新签到', en: 'Unknown sign-on session; sign on again' },
+  terminal_session_closed: { status: 401, zh: '签到会话已签退，请重新签到', en: 'The session was signed off; sign on again' },
+  terminal_session_expired: { status: 401, zh: '签到会话已过期，请重新签到', en: 'The session has expired; sign on again' },
+  terminal_mac_invalid: { status: 401, zh: '报文 MAC 校验失败', en: 'The request MAC is wrong' },
+  terminal_request_stale: { status: 401, zh: '请求时间与服务器时间相差超过 5 分钟', en: 'The request time is more than 5 minutes off the server’s' },
+  terminal_request_replayed: {
+    status: 409,
+    zh: '请求序号不大于上一笔已接受的序号（重放或乱序）',
+    en: 'The sequence number is not greater than the last accepted one (replayed or out of sequence)',
+  },
+  terminal_wrong_owner: { status: 403, zh: '终端只能为其所属商户办理业务', en: 'A terminal acts only for its own merchant' },
+  terminal_operator_required: { status: 401, zh: '请先进行操作员签到', en: 'An operator must sign on first' },
+  terminal_operator_invalid: { status: 401, zh: '操作员令牌无效或已签退', en: 'The operator token is invalid or signed off' },
+  terminal_operator_credentials: { status: 401, zh: '操作员号或密码错误', en: 'Wrong operator number or password' },
+  terminal_operator_locked: {
+    status: 423,
+    zh: '操作员密码错误次数过多，已锁定，请 {detail} 分钟后重试',
+    en: 'Too many wrong passwords; the operator is locked for {detail} minutes',
+  },
+  terminal_operator_disabled: { status: 403, zh: '操作员已停用', en: 'The operator is disabled' },
+  terminal_supervisor_required: { status: 403, zh: '此操作需要主管签到', en: 'A supervisor must be signed on for this' },
+  terminal_command_not_pending: { status: 409, zh: '指令已不在待处理状态（{detail}）', en: 'The command is no longer pending ({detail})' },
+  // — apps (catalogue, bundles, app sets, rollouts, update reports)
+  app_not_found: { status: 404, zh: '应用不存在', en: 'No such app' },
+  app_exists: { status: 409, zh: '应用代码已存在：{detail}', en: 'An app with this code exists: {detail}' },
+  app_version_not_found: { status: 404, zh: '应用版本不存在', en: 'No such app version' },
+  app_version_exists: { status: 409, zh: '该应用版本已存在且内容不同：{detail}', en: 'This app version exists with different content: {detail}' },
+  app_version_invalid: { status: 400, zh: '不是有效的语义化版本号（SemVer 2.0.0）：{detail}', en: 'Not a valid semantic version (SemVer 2.0.0): {detail}' },
+  bundle_invalid: { status: 400, zh: '应用包格式无效：{detail}', en: 'Invalid app bundle: {detail}' },
+  bundle_too_large: { status: 413, zh: '应用包超过 {detail} 字节的上限', en: 'The app bundle exceeds the limit of {detail} bytes' },
+  bundle_mismatch: { status: 400, zh: '应用包与请求不符：{detail}', en: 'The app bundle does not match the request: {detail}' },
+  app_outside_maintenance_window: {
+    status: 409,
+    zh: '不在终端分组的维护时段（{detail}，北京时间）内，请在时段内下载',
+    en: 'Outside the terminal group’s maintenance window ({detail}, Beijing time); download within it',
+  },
+  app_set_not_found: { status: 404, zh: '应用组合不存在', en: 'No such app set' },
+  app_set_exists: { status: 409, zh: '应用组合代码已存在：{detail}', en: 'An app set with this code exists: {detail}' },
+  app_target_not_found: { status: 404, zh: '终端或终端分组不存在或不在您的管辖范围内', en: 'No such terminal or terminal group within your scope' },
+  rollout_not_found: { status: 404, zh: '发布计划不存在', en: 'No such rollout' },
+  rollout_invalid: { status: 400, zh: '发布计划无效：{detail}', en: 'Invalid rollout: {detail}' },
+  rollout_illegal_transition: { status: 409, zh: '发布计划当前状态（{detail}）不允许此操作', en: 'The rollout’s state ({detail}) does not allow this' },
+  rollout_stage_incomplete: {
+    status: 409,
+    zh: '当前阶段尚未达到成功阈值（{detail}），不能进入下一阶段',
+    en: 'The current stage has not reached its success threshold ({detail}); it cannot advance',
+  },
+  rollout_no_targets: {
+    status: 422,
+    zh: '目标中没有可升级的终端（须已激活且已授权该应用）',
+    en: 'No terminal in the target can take this update (it must be active and authorised for the app)',
+  },
+
+  // gateway (ISO 8583, channels, card switch)
+
   internal: { status: 500, zh: '系统内部错误，请联系管理员（{detail}）', en: 'Internal error; contact support ({detail})' },
 } as const satisfies Record<string, ErrorDef>;
 

@@ -1,4 +1,7 @@
 import { Migrator, sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import { appsMigration } from '../../terminals/apps-migration.js';
+import { terminalProtocolMigration } from '../../terminals/protocol-migration.js';
+import { terminalsMigration } from '../../terminals/migration.js';
 import type { Database, Dialect } from './database.js';
 
 /**
@@ -209,7 +212,14 @@ const reference: Migration = {
 class StaticProvider implements MigrationProvider {
   constructor(private readonly dialect: Dialect) {}
   async getMigrations(): Promise<Record<string, Migration>> {
-    return { '0001-ledger': ledger(this.dialect), '0002-identity': identity, '0003-reference': reference };
+    return {
+      '0001-ledger': ledger(this.dialect),
+      '0002-identity': identity,
+      '0003-reference': reference,
+      '0004-terminals': terminalsMigration(this.dialect),
+      '0005-terminal-protocol': terminalProtocolMigration(this.dialect),
+      '0006-apps': appsMigration(this.dialect),
+    };
   }
 }
 

@@ -1,0 +1,172 @@
+/**
+ * Simulated terminals that speak the real protocol through the same client the terminal app uses
+ * (`client.ts`): activation with a fresh Ed25519 device key, sign-on with session-key unwrapping,
+ * MAC-signed heartbeats, the SSE push stream and command loop, and update reports (downloading →
+ * bundle fetched and its digest checked → installed). Used by `xiaowei simulate terminals` and by
+ * `npm run bench:fleet`; nothing in the server knows it is talking to a simulator.
+ */
+import { TerminalClient, generateDeviceKey, type TerminalCommand } from './client.js';
+
+export interface SimulatedTerminal {
+  serial: string;
+  /** One-time activation code issued for this terminal. */
+  code: string;
+}
+
+export type SimulatorEvent =
+  | { type: 'activated'; serial: string; ms: number }
+  | { type: 'activation_failed'; serial: string; error: string }
+  | { type: 'push_open'; serial: string }
+  | { type: 'command'; serial: string; kind: string; at: number; payload: Record<string, unknown> }
+  | { type: 'update'; serial: string; app: string; version: string; status: 'installed' | 'failed'; at: number; detail?: string };
+
+export interface SimulatorOptions {
+  baseUrl: string;
+  terminals: readonly SimulatedTerminal[];
+  /** Activations and sign-ons running at once (a fleet powering on is not instantaneous). */
+  concurrency?: number;
+  /** Stop bringing terminals up after this time (ms since the epoch); the rest stay unactivated. */
+  bringUpUntil?: number;
+  /** Versions the simulated terminals report as installed at start. */
+  appVersions?: Record<string, string>;
+  onEvent?: (event: SimulatorEvent) => void;
+  fetch?: typeof fetch;
+}
+
+interface Running {
+  serial: string;
+  client: TerminalClient;
+  versions: Record<string, string>;
+  stop: () => void;
+}
+
+/** Heartbeat round-trip times in ms, kept as a compact growable array. */
+class Samples {
+  private data = new Float64Array(4096);
+  length = 0;
+  push(v: number): void {
+    if (this.length === this.data.length) {
+      const bigger = new Float64Array(this.data.length * 2);
+      bigger.set(this.data);
+      this.data = bigger;
+    }
+    this.data[this.length++] = v;
+  }
+  /** Takes the samples and starts afresh. */
+  drain(): Float64Array {
+    const out = this.data.slice(0, this.length);
+    this.length = 0;
+    return out;
+  }
+}
+
+export class FleetSimulator {
+  private readonly running: Running[] = [];
+  private stopped = false;
+  readonly heartbeatMs = new Samples();
+  heartbeatErrors = 0;
+
+  constructor(private readonly options: SimulatorOptions) {}
+
+  /** Activates, signs on and starts every terminal; resolves when all have tried. */
+  async start(): Promise<{ activated: number; failed: number; skipped: number }> {
+    const queue = [...this.options.terminals];
+    let failed = 0;
+    const until = this.options.bringUpUntil ?? Infinity;
+    const worker = async (): Promise<void> => {
+      for (let t = queue.shift(); t && !this.stopped && Date.now() < until; t = queue.shift()) {
+        try {
+          this.running.push(await this.bringUp(t));
+        } catch (error) {
+          failed++;
+          this.emit({ type: 'activation_failed', serial: t.serial, error: describe(error) });
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, this.options.concurrency ?? 50) }, worker));
+    return { activated: this.running.length, failed, skipped: queue.length };
+  }
+
+  stop(): void {
+    this.stopped = true;
+    for (const r of this.running) r.stop();
+  }
+
+  private emit(event: SimulatorEvent): void {
+    this.options.onEvent?.(event);
+  }
+
+  private async bringUp(t: SimulatedTerminal): Promise<Running> {
+    const started = performance.now();
+    const client = new TerminalClient({ baseUrl: this.options.baseUrl, ...(this.options.fetch ? { fetch: this.options.fetch } : {}) });
+    const device = await generateDeviceKey();
+    await client.activate(t.code, t.serial, device);
+    const session = await client.signOn();
+    this.emit({ type: 'activated', serial: t.serial, ms: performance.now() - started });
+    const versions = { ...(this.options.appVersions ?? {}) };
+    const running: Running = { serial: t.serial, client, versions, stop: () => undefined };
+
+    const follow = client.followCommands(
+      (command) => this.onCommand(running, command),
+      () => undefined,
+    );
+    // Spread heartbeats over the interval, as a fleet powered on over time would.
+    const intervalMs = session.heartbeatIntervalS * 1000;
+    let timer: NodeJS.Timeout | null = null;
+    const beat = async (): Promise<void> => {
+      const t0 = performance.now();
+      try {
+        await client.heartbeat({ appVersions: running.versions, network: '4g', battery: 80, lat: 36.07, lng: 120.38 });
+        this.heartbeatMs.push(performance.now() - t0);
+      } catch {
+        this.heartbeatErrors++;
+      }
+      if (!this.stopped) timer = setTimeout(() => void beat(), intervalMs);
+    };
+    timer = setTimeout(() => void beat(), Math.random() * intervalMs);
+    running.stop = () => {
+      if (timer) clearTimeout(timer);
+      follow.close();
+    };
+    return running;
+  }
+
+  private async onCommand(running: Running, command: TerminalCommand): Promise<Record<string, unknown>> {
+    this.emit({ type: 'command', serial: running.serial, kind: command.kind, at: Date.now(), payload: command.payload });
+    if (command.kind !== 'update_available') return { ok: true };
+    const app = String(command.payload.app);
+    const version = String(command.payload.version);
+    const rolloutId = typeof command.payload.rolloutId === 'string' ? command.payload.rolloutId : undefined;
+    const report = (status: string, detail?: string): Promise<unknown> =>
+      running.client.request('POST', '/api/v1/terminal/updates', { app, version, status, ...(rolloutId ? { rolloutId } : {}), ...(detail ? { detail } : {}) });
+    await report('downloading');
+    try {
+      // fetchSigned keeps this request in the terminal's sequence with the others.
+      const res = await running.client.fetchSigned('GET', `/api/v1/terminal/apps/${encodeURIComponent(app)}/versions/${encodeURIComponent(version)}/bundle`);
+      if (!res.ok) throw new Error(`bundle download answered ${res.status}`);
+      const bytes = new Uint8Array(await res.arrayBuffer());
+      const digest = Buffer.from(await globalThis.crypto.subtle.digest('SHA-256', bytes)).toString('hex');
+      if (typeof command.payload.digest === 'string' && digest !== command.payload.digest) throw new Error('bundle digest mismatch');
+      running.versions[app] = version;
+      await report('installed');
+      this.emit({ type: 'update', serial: running.serial, app, version, status: 'installed', at: Date.now() });
+      return { installed: version };
+    } catch (error) {
+      await report('failed', describe(error).slice(0, 200)).catch(() => undefined);
+      this.emit({ type: 'update', serial: running.serial, app, version, status: 'failed', at: Date.now(), detail: describe(error) });
+      return { failed: describe(error).slice(0, 200) };
+    }
+  }
+}
+
+function describe(error: unknown): string {
+  if (error && typeof error === 'object' && 'code' in error && typeof error.code === 'string') return error.code;
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** Percentile of samples (nearest rank), e.g. 0.99; 0 for no samples. */
+export function percentile(samples: ArrayLike<number>, p: number): number {
+  if (samples.length === 0) return 0;
+  const sorted = Float64Array.from(samples).sort();
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))] ?? 0;
+}

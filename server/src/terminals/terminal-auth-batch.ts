@@ -1,0 +1,227 @@
+import type BetterSqlite3 from 'better-sqlite3';
+import { XiaoweiError } from '../platform/errors.js';
+
+export interface TickBatcherOptions<I, O> {
+  /** Handles one group; answers one result per item, in order. Throwing fails the whole group. */
+  run(items: I[]): Promise<O[]> | O[];
+  /** Most items in one group. */
+  maxBatch: number;
+  /** Most items waiting; beyond it callers get `overloaded` at once instead of a long wait. */
+  maxQueue: number;
+  /** When true, the store cannot run a group now (SQLite: a Kysely transaction is open on the connection). */
+  busy?: () => boolean;
+  /**
+   * Groups running at once (default 1). On PostgreSQL a group waits on the network and the WAL
+   * flush, not on this process, so a few in flight keep latency at about one round trip under load.
+   */
+  maxInFlight?: number;
+}
+
+interface Waiting<I, O> {
+  item: I;
+  resolve: (out: O) => void;
+  reject: (error: unknown) => void;
+}
+
+/**
+ * Per-tick batching for the terminal protocol's hot paths (the request-sequence check, session
+ * look-ups, heartbeat ingest): whatever arrives while a group runs goes into the next group, so
+ * the database sees one statement or one durable commit per tick instead of one per request, and
+ * each caller is answered once its group is done. At most `maxInFlight` groups run at once.
+ */
+export class TickBatcher<I, O> {
+  private queue: Waiting<I, O>[] = [];
+  private running = 0;
+  private scheduled = false;
+  private closing = false;
+  private idleWaiters: (() => void)[] = [];
+
+  constructor(private readonly options: TickBatcherOptions<I, O>) {}
+
+  submit(item: I): Promise<O> {
+    if (this.closing) return Promise.reject(new XiaoweiError('shutting_down'));
+    if (this.queue.length >= this.options.maxQueue) return Promise.reject(new XiaoweiError('overloaded'));
+    return new Promise<O>((resolve, reject) => {
+      this.queue.push({ item, resolve, reject });
+      this.schedule();
+    });
+  }
+
+  private get full(): boolean {
+    return this.running >= (this.options.maxInFlight ?? 1);
+  }
+
+  private schedule(delayMs = 0): void {
+    if (this.full || this.scheduled) return;
+    this.scheduled = true;
+    const go = (): void => {
+      this.scheduled = false;
+      void this.flush();
+    };
+    if (delayMs > 0) setTimeout(go, delayMs);
+    else setImmediate(go);
+  }
+
+  private async flush(): Promise<void> {
+    if (this.full || this.queue.length === 0) return this.notifyIdle();
+    if (this.options.busy?.()) return this.schedule(1);
+    this.running++;
+    const group = this.queue.splice(0, this.options.maxBatch);
+    // More waiting than this group takes, and room for another group: start it too.
+    if (this.queue.length > 0) this.schedule();
+    try {
+      const results = await this.options.run(group.map((w) => w.item));
+      group.forEach((w, i) => w.resolve(results[i] as O));
+    } catch (error) {
+      for (const w of group) w.reject(error);
+    } finally {
+      this.running--;
+      if (this.queue.length > 0) this.schedule();
+      else this.notifyIdle();
+    }
+  }
+
+  private notifyIdle(): void {
+    if (this.running > 0 || this.queue.length > 0) return;
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const w of waiters) w();
+  }
+
+  /** Refuses new items and resolves once everything queued has run. */
+  async drain(): Promise<void> {
+    this.closing = true;
+    if (this.running === 0 && this.queue.length === 0) return;
+    await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+  }
+}
+
+interface LaneWaiting {
+  item: unknown;
+  resolve: (out: unknown) => void;
+  reject: (error: unknown) => void;
+}
+
+interface Lane {
+  queue: LaneWaiting[];
+  maxBatch: number;
+  run(items: unknown[]): unknown[];
+}
+
+export interface SqliteWriterOptions {
+  /** Least time between the starts of two commits: lets a group grow instead of paying one fsync per request. */
+  minIntervalMs: number;
+  /** Most items waiting in one lane; beyond it callers get `overloaded`. */
+  maxQueue: number;
+}
+
+/**
+ * One durable commit per tick for all of the terminal protocol's SQLite writes. On SQLite a
+ * commit with `synchronous=FULL` costs an fsync (2–4 ms here) and, better-sqlite3 being
+ * synchronous, blocks the event loop for it; so the sequence checks of new requests and the
+ * heartbeats of requests verified a moment earlier share one transaction instead of each kind
+ * paying its own. Each lane's group runs in a savepoint, so one lane failing fails only its
+ * callers. Commits start at most every `minIntervalMs`, which bounds the fsyncs per second and
+ * lets groups grow under load. (PostgreSQL does not block the event loop on commit and keeps
+ * one `TickBatcher` per kind.)
+ */
+export class SqliteWriter {
+  private readonly lanes: Lane[] = [];
+  private scheduled = false;
+  private lastStart = 0;
+  private closing = false;
+  private idleWaiters: (() => void)[] = [];
+
+  constructor(
+    private readonly db: BetterSqlite3.Database,
+    private readonly options: SqliteWriterOptions,
+  ) {}
+
+  /** A kind of write: `run` gets the group's items inside the shared transaction and answers one result each. */
+  lane<I, O>(run: (items: I[]) => O[], maxBatch: number): (item: I) => Promise<O> {
+    const lane: Lane = { queue: [], maxBatch, run: (items) => run(items as I[]) };
+    this.lanes.push(lane);
+    return (item: I) => {
+      if (this.closing) return Promise.reject(new XiaoweiError('shutting_down'));
+      if (lane.queue.length >= this.options.maxQueue) return Promise.reject(new XiaoweiError('overloaded'));
+      return new Promise<O>((resolve, reject) => {
+        lane.queue.push({ item, resolve: resolve as (out: unknown) => void, reject });
+        this.schedule();
+      });
+    };
+  }
+
+  private pending(): boolean {
+    return this.lanes.some((l) => l.queue.length > 0);
+  }
+
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    const wait = this.lastStart + this.options.minIntervalMs - performance.now();
+    const go = (): void => {
+      this.scheduled = false;
+      this.flush();
+    };
+    if (wait > 0) setTimeout(go, wait);
+    else setImmediate(go);
+  }
+
+  private flush(): void {
+    if (!this.pending()) return this.notifyIdle();
+    // A Kysely transaction is open on the shared connection: our writes would join it.
+    if (this.db.inTransaction) {
+      this.scheduled = true;
+      setTimeout(() => {
+        this.scheduled = false;
+        this.flush();
+      }, 1);
+      return;
+    }
+    this.lastStart = performance.now();
+    const groups = this.lanes.map((lane) => ({ lane, waiting: lane.queue.splice(0, lane.maxBatch) }));
+    const outcomes: ({ ok: true; results: unknown[] } | { ok: false; error: unknown })[] = [];
+    try {
+      this.db.transaction(() => {
+        for (const { lane, waiting } of groups) {
+          if (waiting.length === 0) {
+            outcomes.push({ ok: true, results: [] });
+            continue;
+          }
+          try {
+            // Nested: a savepoint, rolled back alone if this lane throws.
+            outcomes.push({ ok: true, results: this.db.transaction(() => lane.run(waiting.map((w) => w.item)))() });
+          } catch (error) {
+            outcomes.push({ ok: false, error });
+          }
+        }
+      })();
+    } catch (error) {
+      // The commit itself failed: nothing of this group is stored.
+      for (const { waiting } of groups) for (const w of waiting) w.reject(error);
+      if (this.pending()) this.schedule();
+      else this.notifyIdle();
+      return;
+    }
+    groups.forEach(({ waiting }, i) => {
+      const outcome = outcomes[i]!;
+      waiting.forEach((w, j) => (outcome.ok ? w.resolve(outcome.results[j]) : w.reject(outcome.error)));
+    });
+    if (this.pending()) this.schedule();
+    else this.notifyIdle();
+  }
+
+  private notifyIdle(): void {
+    if (this.pending()) return;
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const w of waiters) w();
+  }
+
+  /** Refuses new writes and resolves once everything queued is committed. */
+  async drain(): Promise<void> {
+    this.closing = true;
+    if (!this.pending()) return;
+    await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+  }
+}
