@@ -1,9 +1,18 @@
 import {
   ApartmentOutlined,
+  AppstoreOutlined,
   AuditOutlined,
+  BlockOutlined,
+  BuildOutlined,
+  ClusterOutlined,
+  CloudUploadOutlined,
   DashboardOutlined,
+  EnvironmentOutlined,
+  IdcardOutlined,
+  MobileOutlined,
   SwapOutlined,
   TeamOutlined,
+  UnorderedListOutlined,
   UserOutlined,
   WalletOutlined,
 } from '@ant-design/icons';
@@ -20,11 +29,39 @@ const Transfers = lazy(() => import('./pages/transfers'));
 const NewTransfer = lazy(() => import('./pages/new-transfer'));
 const Users = lazy(() => import('./pages/users'));
 const Audit = lazy(() => import('./pages/audit'));
+const Terminals = lazy(() => import('./pages/terminals'));
+const TerminalMap = lazy(() => import('./pages/terminal-map'));
+const TerminalDetail = lazy(() => import('./pages/terminal-detail'));
+const TerminalGroups = lazy(() => import('./pages/terminal-groups'));
+const TerminalGroupDetail = lazy(() => import('./pages/terminal-group-detail'));
+const TerminalOperators = lazy(() => import('./pages/terminal-operators'));
+const Apps = lazy(() => import('./pages/apps'));
+const AppDetail = lazy(() => import('./pages/app-detail'));
+const AppSets = lazy(() => import('./pages/app-sets'));
+const AppSetDetail = lazy(() => import('./pages/app-set-detail'));
+const Rollouts = lazy(() => import('./pages/rollouts'));
+const RolloutDetail = lazy(() => import('./pages/rollout-detail'));
 
 export interface ConsoleRoute {
   path: string;
   /** Key of the menu label in the `menu` namespace; routes without one stay out of the menu. */
-  menu?: 'overview' | 'organisations' | 'parties' | 'accounts' | 'transfers' | 'users' | 'audit';
+  menu?:
+    | 'overview'
+    | 'organisations'
+    | 'parties'
+    | 'accounts'
+    | 'transfers'
+    | 'users'
+    | 'audit'
+    | 'terminals'
+    | 'terminalMap'
+    | 'terminalGroups'
+    | 'terminalOperators'
+    | 'apps'
+    | 'appSets'
+    | 'rollouts';
+  /** Key (in `menu`) of the sub-menu the entry sits in; none for a top-level entry. */
+  group?: 'fleet' | 'appStore';
   icon?: ReactNode;
   /** Any one of these permissions opens the page. */
   permissions: string[];
@@ -48,7 +85,53 @@ export const ROUTES: ConsoleRoute[] = [
   { path: '/transfers/new', permissions: ['transfer:create'], component: NewTransfer },
   { path: '/users', menu: 'users', icon: <UserOutlined />, permissions: ['user:read'], component: Users },
   { path: '/audit', menu: 'audit', icon: <AuditOutlined />, permissions: ['audit:read'], component: Audit },
+  {
+    path: '/terminals',
+    menu: 'terminals',
+    group: 'fleet',
+    icon: <UnorderedListOutlined />,
+    permissions: ['terminal:read'],
+    component: Terminals,
+  },
+  {
+    path: '/terminals/map',
+    menu: 'terminalMap',
+    group: 'fleet',
+    icon: <EnvironmentOutlined />,
+    permissions: ['terminal:read'],
+    component: TerminalMap,
+  },
+  { path: '/terminals/:id', permissions: ['terminal:read'], component: TerminalDetail },
+  {
+    path: '/terminal-groups',
+    menu: 'terminalGroups',
+    group: 'fleet',
+    icon: <ClusterOutlined />,
+    permissions: ['terminal:read'],
+    component: TerminalGroups,
+  },
+  { path: '/terminal-groups/:id', permissions: ['terminal:read'], component: TerminalGroupDetail },
+  {
+    path: '/terminal-operators',
+    menu: 'terminalOperators',
+    group: 'fleet',
+    icon: <IdcardOutlined />,
+    permissions: ['terminal:read'],
+    component: TerminalOperators,
+  },
+  { path: '/apps', menu: 'apps', group: 'appStore', icon: <BuildOutlined />, permissions: ['app:read'], component: Apps },
+  { path: '/apps/:id', permissions: ['app:read'], component: AppDetail },
+  { path: '/app-sets', menu: 'appSets', group: 'appStore', icon: <BlockOutlined />, permissions: ['app:read'], component: AppSets },
+  { path: '/app-sets/:id', permissions: ['app:read'], component: AppSetDetail },
+  { path: '/rollouts', menu: 'rollouts', group: 'appStore', icon: <CloudUploadOutlined />, permissions: ['app:read'], component: Rollouts },
+  { path: '/rollouts/:id', permissions: ['app:read'], component: RolloutDetail },
 ];
+
+/** Sub-menus of the side menu, in order, with their icons. */
+export const MENU_GROUPS = [
+  { key: 'fleet', icon: <MobileOutlined /> },
+  { key: 'appStore', icon: <AppstoreOutlined /> },
+] as const;
 
 export function allowed(route: ConsoleRoute, can: (permission: string) => boolean): boolean {
   return route.permissions.some(can);

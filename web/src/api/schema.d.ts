@@ -607,6 +607,106 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/regions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Administrative divisions 行政区划
+         * @description Filter by parent (children of a region) and/or level; no filter returns every region, ordered by code. 按上级区划（parent）和/或层级（level）筛选；不带条件时返回全部区划，按代码排序。
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description division code 区划代码 (city 4, district 6, town 9, village 12 digits) */
+                    parent?: string;
+                    level?: "city" | "district" | "town" | "village";
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            /** @description Chinese name 中文名称 */
+                            name: string;
+                            /** @description English name (districts only) 英文名称 */
+                            name_en: string | null;
+                            /** @enum {string} */
+                            level: "city" | "district" | "town" | "village";
+                            parent_code: string | null;
+                        }[];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/regions/{code}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One administrative division 区划详情 */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description division code 区划代码 (city 4, district 6, town 9, village 12 digits) */
+                    code: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            /** @description Chinese name 中文名称 */
+                            name: string;
+                            /** @description English name (districts only) 英文名称 */
+                            name_en: string | null;
+                            /** @enum {string} */
+                            level: "city" | "district" | "town" | "village";
+                            parent_code: string | null;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/chart": {
         parameters: {
             query?: never;
@@ -1082,6 +1182,4229 @@ export interface paths {
         };
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/terminal/activate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Activate a terminal 终端激活 */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description One-time activation code 激活码 (hyphens and case forgiven) */
+                        code: string;
+                        /** @description The device serial 终端序列号 */
+                        serial: string;
+                        /** @description Device Ed25519 public key, raw, base64url 设备公钥 */
+                        publicKey: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            terminalId: string;
+                            serial: string;
+                            merchant: {
+                                id: string;
+                                name: string;
+                            };
+                            org: {
+                                id: string;
+                                name: string;
+                                nameEn: string | null;
+                            };
+                            /** @description Platform Ed25519 public key (raw, base64url): verifies app bundles 平台签名公钥 */
+                            platformSigningKey: string;
+                            /** @description Milliseconds since the Unix epoch */
+                            serverTime: number;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/terminal/sign-on": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Sign on 终端签到 */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        terminalId: string;
+                        /** @description Milliseconds since the Unix epoch */
+                        timestamp: number;
+                        /** @description Fresh X25519 public key, raw, base64url 临时公钥 */
+                        ephemeralPublicKey: string;
+                        /** @description Ed25519 signature by the device key over the sign-on string 设备签名 */
+                        signature: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            sessionId: string;
+                            /** @description Batch number opened by this sign-on, six digits 批次号 */
+                            batchNo: string;
+                            /** @description Milliseconds since the Unix epoch */
+                            expiresAt: number;
+                            /** @description Milliseconds since the Unix epoch */
+                            serverTime: number;
+                            heartbeatIntervalS: number;
+                            pollIntervalS: number;
+                            params: {
+                                /** @description Receipt header, Chinese 小票抬头（中文） */
+                                receipt_header_zh: string;
+                                /** @description Receipt header, English 小票抬头（英文） */
+                                receipt_header_en: string;
+                                /** @description Per-transaction limit in fen 单笔限额（分） */
+                                txn_limit_fen: number;
+                                /** @description Host answer timeout, seconds 交易超时（秒） */
+                                request_timeout_s: number;
+                                /** @description Connection timeout, seconds 连接超时（秒） */
+                                connect_timeout_s: number;
+                                /** @description Operator idle sign-off, seconds 操作员空闲签退（秒） */
+                                idle_timeout_s: number;
+                                /** @description Heartbeat period, seconds 心跳间隔（秒） */
+                                heartbeat_interval_s: number;
+                                /** @description Command poll period, seconds 指令轮询间隔（秒） */
+                                poll_interval_s: number;
+                            };
+                            keys: {
+                                serverPublicKey: string;
+                                salt: string;
+                                iv: string;
+                                ciphertext: string;
+                                kcv: {
+                                    pin: string;
+                                    mac: string;
+                                    data: string;
+                                };
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/terminal/sign-off": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Sign off 终端签退 */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            ok: boolean;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/terminal/echo": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Echo test 回响测试 */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Milliseconds since the Unix epoch */
+                            serverTime: number;
+                            terminalId: string;
+                            operatorNo: string | null;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/terminal/heartbeat": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Heartbeat 心跳 */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description App code → installed version 应用版本 */
+                        appVersions: {
+                            [key: string]: string;
+                        };
+                        /** @enum {string} */
+                        network: "wifi" | "4g" | "5g" | "ethernet" | "other";
+                        /** @description Signal strength, dBm 信号强度 */
+                        signal?: number;
+                        /** @description Battery % 电量 */
+                        battery?: number;
+                        charging?: boolean;
+                        lat?: number;
+                        lng?: number;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Milliseconds since the Unix epoch */
+                            serverTime: number;
+                            heartbeatIntervalS: number;
+                            pollIntervalS: number;
+                            pendingCommands: number;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/terminal/commands": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Pending commands 待处理指令 */
+        get: {
+            parameters: {
+                query?: {
+                    limit?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            items: {
+                                id: string;
+                                /** @enum {string} */
+                                kind: "update_available" | "parameters" | "lock" | "unlock" | "retire" | "message";
+                                payload: {
+                                    [key: string]: unknown;
+                                };
+                                /** @description Milliseconds since the Unix epoch */
+                                createdAt: number;
+                                /** @description Milliseconds since the Unix epoch */
+                                notBefore: number | null;
+                                /** @description Milliseconds since the Unix epoch */
+                                expiresAt: number;
+                            }[];
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/terminal/commands/{id}/ack": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Acknowledge a command 指令确认 */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        result?: {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            status: string;
+                            /** @description Milliseconds since the Unix epoch */
+                            ackedAt: number | null;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/terminal/push": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Push stream (Server-Sent Events) 推送通道
+         * @description Answers text/event-stream: `event: wake` when commands wait; a comment every 25 s.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/terminal/operator/sign-on": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Operator sign-on 操作员签到 */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description Operator number 操作员号 01–99 */
+                        operatorNo: string;
+                        password: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Send as X-Terminal-Operator 操作员令牌 */
+                            operatorToken: string;
+                            operator: {
+                                operatorNo: string;
+                                name: string;
+                                /** @enum {string} */
+                                role: "cashier" | "supervisor";
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/terminal/operator/sign-off": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Operator sign-off 操作员签退 */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            ok: boolean;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/terminal-operators": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A merchant’s terminal operators 终端操作员 */
+        get: {
+            parameters: {
+                query: {
+                    owner_party_id: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            items: {
+                                id: string;
+                                owner_party_id: string;
+                                operator_no: string;
+                                name: string;
+                                /** @enum {string} */
+                                role: "cashier" | "supervisor";
+                                locked: boolean;
+                                disabled: boolean;
+                                /** @description Microseconds since the Unix epoch */
+                                created_at: number;
+                            }[];
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        /** Add a terminal operator 新增终端操作员 */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        owner_party_id: string;
+                        /** @description Operator number 操作员号 01–99 */
+                        operator_no: string;
+                        /** @description Name 姓名 */
+                        name: string;
+                        /**
+                         * @description cashier 收银员, supervisor 主管
+                         * @enum {string}
+                         */
+                        role: "cashier" | "supervisor";
+                        /** @description Initial password 初始密码 */
+                        password: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            owner_party_id: string;
+                            operator_no: string;
+                            name: string;
+                            /** @enum {string} */
+                            role: "cashier" | "supervisor";
+                            locked: boolean;
+                            disabled: boolean;
+                            /** @description Microseconds since the Unix epoch */
+                            created_at: number;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/terminal-operators/{id}/disable": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Disable an operator 停用操作员 */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            owner_party_id: string;
+                            operator_no: string;
+                            name: string;
+                            /** @enum {string} */
+                            role: "cashier" | "supervisor";
+                            locked: boolean;
+                            disabled: boolean;
+                            /** @description Microseconds since the Unix epoch */
+                            created_at: number;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/terminal-operators/{id}/enable": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Enable an operator (and clear its lock) 启用操作员 */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            owner_party_id: string;
+                            operator_no: string;
+                            name: string;
+                            /** @enum {string} */
+                            role: "cashier" | "supervisor";
+                            locked: boolean;
+                            disabled: boolean;
+                            /** @description Microseconds since the Unix epoch */
+                            created_at: number;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/terminals/{id}/commands": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A terminal’s commands 终端指令 */
+        get: {
+            parameters: {
+                query?: {
+                    status?: "pending" | "acked" | "expired" | "cancelled";
+                    limit?: number;
+                    /** @description Only commands older than this seq, for paging */
+                    before_seq?: number;
+                };
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            items: {
+                                id: string;
+                                seq: number;
+                                terminal_id: string;
+                                /** @enum {string} */
+                                kind: "update_available" | "parameters" | "lock" | "unlock" | "retire" | "message";
+                                payload: {
+                                    [key: string]: unknown;
+                                };
+                                /** @description Microseconds since the Unix epoch */
+                                created_at: number;
+                                /** @description Microseconds since the Unix epoch */
+                                not_before: number | null;
+                                /** @description Microseconds since the Unix epoch */
+                                expires_at: number;
+                                /** @enum {string} */
+                                status: "pending" | "acked" | "expired" | "cancelled";
+                                /** @description Microseconds since the Unix epoch */
+                                acked_at: number | null;
+                                result: {
+                                    [key: string]: unknown;
+                                } | null;
+                            }[];
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        /** Send a message to a terminal 向终端发送消息 */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /**
+                         * @description Only messages are sent by hand; updates, parameters and locks come from their own features 仅支持消息
+                         * @enum {string}
+                         */
+                        kind: "message";
+                        message: {
+                            /** @description Message, Chinese 中文消息 */
+                            zh: string;
+                            /** @description Message, English 英文消息 */
+                            en: string;
+                        };
+                        /** @description Not delivered after this many seconds 有效期（秒） */
+                        expires_in_s: number;
+                        /** @description Microseconds since the Unix epoch */
+                        not_before?: number;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            seq: number;
+                            terminal_id: string;
+                            /** @enum {string} */
+                            kind: "update_available" | "parameters" | "lock" | "unlock" | "retire" | "message";
+                            payload: {
+                                [key: string]: unknown;
+                            };
+                            /** @description Microseconds since the Unix epoch */
+                            created_at: number;
+                            /** @description Microseconds since the Unix epoch */
+                            not_before: number | null;
+                            /** @description Microseconds since the Unix epoch */
+                            expires_at: number;
+                            /** @enum {string} */
+                            status: "pending" | "acked" | "expired" | "cancelled";
+                            /** @description Microseconds since the Unix epoch */
+                            acked_at: number | null;
+                            result: {
+                                [key: string]: unknown;
+                            } | null;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/terminals/{id}/commands/{commandId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Cancel a pending command 撤销待处理指令 */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                    commandId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            seq: number;
+                            terminal_id: string;
+                            /** @enum {string} */
+                            kind: "update_available" | "parameters" | "lock" | "unlock" | "retire" | "message";
+                            payload: {
+                                [key: string]: unknown;
+                            };
+                            /** @description Microseconds since the Unix epoch */
+                            created_at: number;
+                            /** @description Microseconds since the Unix epoch */
+                            not_before: number | null;
+                            /** @description Microseconds since the Unix epoch */
+                            expires_at: number;
+                            /** @enum {string} */
+                            status: "pending" | "acked" | "expired" | "cancelled";
+                            /** @description Microseconds since the Unix epoch */
+                            acked_at: number | null;
+                            result: {
+                                [key: string]: unknown;
+                            } | null;
+                        };
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/terminals": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Terminals 终端列表
+         * @description Filters combine with AND. `region` matches the division and everything under it. 条件之间为“且”关系。
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description registered 已登记, active 已激活, locked 已锁定, retired 已报废 */
+                    status?: "registered" | "active" | "locked" | "retired";
+                    /** @description smart_pos 智能POS, tablet 平板, phone 手机 */
+                    kind?: "smart_pos" | "tablet" | "phone";
+                    group_id?: string;
+                    tag?: string;
+                    owner_party_id?: string;
+                    /** @description Division code; matches it and every division under it */
+                    region?: string;
+                    /** @description Part of a serial 序列号片段 */
+                    search?: string;
+                    online?: boolean;
+                    limit?: number;
+                    offset?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            items: {
+                                id: string;
+                                serial: string;
+                                model: string;
+                                /**
+                                 * @description smart_pos 智能POS, tablet 平板, phone 手机
+                                 * @enum {string}
+                                 */
+                                kind: "smart_pos" | "tablet" | "phone";
+                                /**
+                                 * @description registered 已登记, active 已激活, locked 已锁定, retired 已报废
+                                 * @enum {string}
+                                 */
+                                status: "registered" | "active" | "locked" | "retired";
+                                owner_party_id: string;
+                                org_id: string;
+                                region_code: string | null;
+                                lat_e6: number | null;
+                                lng_e6: number | null;
+                                tags: string[];
+                                device_bound: boolean;
+                                /** @description Microseconds since the Unix epoch */
+                                activated_at: number | null;
+                                /** @description Microseconds since the Unix epoch */
+                                last_seen_at: number | null;
+                                /** @description Seen within 3 heartbeat intervals 在线（3 个心跳周期内有心跳） */
+                                online: boolean;
+                                heartbeat_interval_s: number;
+                                /** @description Microseconds since the Unix epoch */
+                                created_at: number;
+                            }[];
+                            total: number;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        /** Register a terminal 登记终端 */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description Serial number 序列号 (stored upper-case) */
+                        serial: string;
+                        /** @description Model 型号 */
+                        model: string;
+                        /**
+                         * @description smart_pos 智能POS, tablet 平板, phone 手机
+                         * @enum {string}
+                         */
+                        kind: "smart_pos" | "tablet" | "phone";
+                        owner_party_id: string;
+                        /** @description Administrative division code 行政区划代码 */
+                        region_code?: string | null;
+                        /** @description Latitude in millionths of a degree 纬度（百万分之一度） */
+                        lat_e6?: number | null;
+                        /** @description Longitude in millionths of a degree 经度（百万分之一度） */
+                        lng_e6?: number | null;
+                        /** @description Tags 标签 */
+                        tags?: string[];
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            serial: string;
+                            model: string;
+                            /**
+                             * @description smart_pos 智能POS, tablet 平板, phone 手机
+                             * @enum {string}
+                             */
+                            kind: "smart_pos" | "tablet" | "phone";
+                            /**
+                             * @description registered 已登记, active 已激活, locked 已锁定, retired 已报废
+                             * @enum {string}
+                             */
+                            status: "registered" | "active" | "locked" | "retired";
+                            owner_party_id: string;
+                            org_id: string;
+                            region_code: string | null;
+                            lat_e6: number | null;
+                            lng_e6: number | null;
+                            tags: string[];
+                            device_bound: boolean;
+                            /** @description Microseconds since the Unix epoch */
+                            activated_at: number | null;
+                            /** @description Microseconds since the Unix epoch */
+                            last_seen_at: number | null;
+                            /** @description Seen within 3 heartbeat intervals 在线（3 个心跳周期内有心跳） */
+                            online: boolean;
+                            heartbeat_interval_s: number;
+                            /** @description Microseconds since the Unix epoch */
+                            created_at: number;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/terminals/summary": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Fleet overview 终端概况 */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            total: number;
+                            by_status: {
+                                registered: number;
+                                active: number;
+                                locked: number;
+                                retired: number;
+                            };
+                            by_kind: {
+                                smart_pos: number;
+                                tablet: number;
+                                phone: number;
+                            };
+                            online: number;
+                            /** @description Activated (active or locked) but not online 已激活但离线 */
+                            offline: number;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/terminals/import": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Import terminals from CSV 批量导入终端
+         * @description Columns: serial, model, kind, owner_party_id (required), region_code, lat, lng, tags (';'-separated). At most 10000 rows. Valid rows are inserted, invalid ones reported per row; dry_run writes nothing. 合法行入库，错误逐行报告；dry_run 仅校验。
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description The CSV file as text (UTF-8), header first */
+                        csv: string;
+                        /**
+                         * @description Check only, write nothing 仅校验
+                         * @default false
+                         */
+                        dry_run?: boolean;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            dry_run: boolean;
+                            rows: number;
+                            valid: number;
+                            created: number;
+                            items: {
+                                row: number;
+                                id: string;
+                                serial: string;
+                            }[];
+                            errors: {
+                                row: number;
+                                field: string;
+                                code: string;
+                                message: string;
+                                messages: {
+                                    "zh-CN": string;
+                                    en: string;
+                                };
+                            }[];
+                            errors_omitted: number;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/terminals/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One terminal 终端详情 */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            serial: string;
+                            model: string;
+                            /**
+                             * @description smart_pos 智能POS, tablet 平板, phone 手机
+                             * @enum {string}
+                             */
+                            kind: "smart_pos" | "tablet" | "phone";
+                            /**
+                             * @description registered 已登记, active 已激活, locked 已锁定, retired 已报废
+                             * @enum {string}
+                             */
+                            status: "registered" | "active" | "locked" | "retired";
+                            owner_party_id: string;
+                            org_id: string;
+                            region_code: string | null;
+                            lat_e6: number | null;
+                            lng_e6: number | null;
+                            tags: string[];
+                            device_bound: boolean;
+                            /** @description Microseconds since the Unix epoch */
+                            activated_at: number | null;
+                            /** @description Microseconds since the Unix epoch */
+                            last_seen_at: number | null;
+                            /** @description Seen within 3 heartbeat intervals 在线（3 个心跳周期内有心跳） */
+                            online: boolean;
+                            heartbeat_interval_s: number;
+                            /** @description Microseconds since the Unix epoch */
+                            created_at: number;
+                            groups: {
+                                id: string;
+                                name: string;
+                            }[];
+                            params: {
+                                /** @description Receipt header, Chinese 小票抬头（中文） */
+                                receipt_header_zh?: string;
+                                /** @description Receipt header, English 小票抬头（英文） */
+                                receipt_header_en?: string;
+                                /** @description Per-transaction limit in fen 单笔限额（分） */
+                                txn_limit_fen?: number;
+                                /** @description Host answer timeout, seconds 交易超时（秒） */
+                                request_timeout_s?: number;
+                                /** @description Connection timeout, seconds 连接超时（秒） */
+                                connect_timeout_s?: number;
+                                /** @description Operator idle sign-off, seconds 操作员空闲签退（秒） */
+                                idle_timeout_s?: number;
+                                /** @description Heartbeat period, seconds 心跳间隔（秒） */
+                                heartbeat_interval_s?: number;
+                                /** @description Command poll period, seconds 指令轮询间隔（秒） */
+                                poll_interval_s?: number;
+                            };
+                            last_heartbeat: {
+                                /** @description Microseconds since the Unix epoch */
+                                ts: number;
+                                app_versions: {
+                                    [key: string]: string;
+                                } | null;
+                                network: string | null;
+                                signal_dbm: number | null;
+                                /** @description Percent 电量（%） */
+                                battery: number | null;
+                                charging: boolean | null;
+                                lat_e6: number | null;
+                                lng_e6: number | null;
+                            } | null;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Change a terminal record 修改终端 */
+        patch: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description Serial number 序列号 (stored upper-case) */
+                        serial?: string;
+                        /** @description Model 型号 */
+                        model?: string;
+                        /**
+                         * @description smart_pos 智能POS, tablet 平板, phone 手机
+                         * @enum {string}
+                         */
+                        kind?: "smart_pos" | "tablet" | "phone";
+                        owner_party_id?: string;
+                        /** @description Administrative division code 行政区划代码 */
+                        region_code?: string | null;
+                        /** @description Latitude in millionths of a degree 纬度（百万分之一度） */
+                        lat_e6?: number | null;
+                        /** @description Longitude in millionths of a degree 经度（百万分之一度） */
+                        lng_e6?: number | null;
+                        /** @description Tags 标签 */
+                        tags?: string[];
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            serial: string;
+                            model: string;
+                            /**
+                             * @description smart_pos 智能POS, tablet 平板, phone 手机
+                             * @enum {string}
+                             */
+                            kind: "smart_pos" | "tablet" | "phone";
+                            /**
+                             * @description registered 已登记, active 已激活, locked 已锁定, retired 已报废
+                             * @enum {string}
+                             */
+                            status: "registered" | "active" | "locked" | "retired";
+                            owner_party_id: string;
+                            org_id: string;
+                            region_code: string | null;
+                            lat_e6: number | null;
+                            lng_e6: number | null;
+                            tags: string[];
+                            device_bound: boolean;
+                            /** @description Microseconds since the Unix epoch */
+                            activated_at: number | null;
+                            /** @description Microseconds since the Unix epoch */
+                            last_seen_at: number | null;
+                            /** @description Seen within 3 heartbeat intervals 在线（3 个心跳周期内有心跳） */
+                            online: boolean;
+                            heartbeat_interval_s: number;
+                            /** @description Microseconds since the Unix epoch */
+                            created_at: number;
+                        };
+                    };
+                };
+            };
+        };
+        trace?: never;
+    };
+    "/api/v1/terminals/{id}/effective-params": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Effective parameters 生效参数
+         * @description defaults ← groups (oldest first) ← the terminal’s own. 默认值 ← 分组（按创建先后）← 终端自身。
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            effective: {
+                                /** @description Receipt header, Chinese 小票抬头（中文） */
+                                receipt_header_zh: string;
+                                /** @description Receipt header, English 小票抬头（英文） */
+                                receipt_header_en: string;
+                                /** @description Per-transaction limit in fen 单笔限额（分） */
+                                txn_limit_fen: number;
+                                /** @description Host answer timeout, seconds 交易超时（秒） */
+                                request_timeout_s: number;
+                                /** @description Connection timeout, seconds 连接超时（秒） */
+                                connect_timeout_s: number;
+                                /** @description Operator idle sign-off, seconds 操作员空闲签退（秒） */
+                                idle_timeout_s: number;
+                                /** @description Heartbeat period, seconds 心跳间隔（秒） */
+                                heartbeat_interval_s: number;
+                                /** @description Command poll period, seconds 指令轮询间隔（秒） */
+                                poll_interval_s: number;
+                            };
+                            own: {
+                                /** @description Receipt header, Chinese 小票抬头（中文） */
+                                receipt_header_zh?: string;
+                                /** @description Receipt header, English 小票抬头（英文） */
+                                receipt_header_en?: string;
+                                /** @description Per-transaction limit in fen 单笔限额（分） */
+                                txn_limit_fen?: number;
+                                /** @description Host answer timeout, seconds 交易超时（秒） */
+                                request_timeout_s?: number;
+                                /** @description Connection timeout, seconds 连接超时（秒） */
+                                connect_timeout_s?: number;
+                                /** @description Operator idle sign-off, seconds 操作员空闲签退（秒） */
+                                idle_timeout_s?: number;
+                                /** @description Heartbeat period, seconds 心跳间隔（秒） */
+                                heartbeat_interval_s?: number;
+                                /** @description Command poll period, seconds 指令轮询间隔（秒） */
+                                poll_interval_s?: number;
+                            };
+                            /** @description Per parameter: 'default', 'terminal' or 'group:<id>' */
+                            sources: {
+                                [key: string]: string;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/terminals/{id}/params": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Set a terminal’s own parameters 设置终端参数
+         * @description Replaces the terminal’s own set ({} = inherit everything); the device gets a parameters command if its effective set changed. 整体替换。
+         */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description Receipt header, Chinese 小票抬头（中文） */
+                        receipt_header_zh?: string;
+                        /** @description Receipt header, English 小票抬头（英文） */
+                        receipt_header_en?: string;
+                        /** @description Per-transaction limit in fen 单笔限额（分） */
+                        txn_limit_fen?: number;
+                        /** @description Host answer timeout, seconds 交易超时（秒） */
+                        request_timeout_s?: number;
+                        /** @description Connection timeout, seconds 连接超时（秒） */
+                        connect_timeout_s?: number;
+                        /** @description Operator idle sign-off, seconds 操作员空闲签退（秒） */
+                        idle_timeout_s?: number;
+                        /** @description Heartbeat period, seconds 心跳间隔（秒） */
+                        heartbeat_interval_s?: number;
+                        /** @description Command poll period, seconds 指令轮询间隔（秒） */
+                        poll_interval_s?: number;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            params: {
+                                /** @description Receipt header, Chinese 小票抬头（中文） */
+                                receipt_header_zh?: string;
+                                /** @description Receipt header, English 小票抬头（英文） */
+                                receipt_header_en?: string;
+                                /** @description Per-transaction limit in fen 单笔限额（分） */
+                                txn_limit_fen?: number;
+                                /** @description Host answer timeout, seconds 交易超时（秒） */
+                                request_timeout_s?: number;
+                                /** @description Connection timeout, seconds 连接超时（秒） */
+                                connect_timeout_s?: number;
+                                /** @description Operator idle sign-off, seconds 操作员空闲签退（秒） */
+                                idle_timeout_s?: number;
+                                /** @description Heartbeat period, seconds 心跳间隔（秒） */
+                                heartbeat_interval_s?: number;
+                                /** @description Command poll period, seconds 指令轮询间隔（秒） */
+                                poll_interval_s?: number;
+                            };
+                            effective: {
+                                /** @description Receipt header, Chinese 小票抬头（中文） */
+                                receipt_header_zh: string;
+                                /** @description Receipt header, English 小票抬头（英文） */
+                                receipt_header_en: string;
+                                /** @description Per-transaction limit in fen 单笔限额（分） */
+                                txn_limit_fen: number;
+                                /** @description Host answer timeout, seconds 交易超时（秒） */
+                                request_timeout_s: number;
+                                /** @description Connection timeout, seconds 连接超时（秒） */
+                                connect_timeout_s: number;
+                                /** @description Operator idle sign-off, seconds 操作员空闲签退（秒） */
+                                idle_timeout_s: number;
+                                /** @description Heartbeat period, seconds 心跳间隔（秒） */
+                                heartbeat_interval_s: number;
+                                /** @description Command poll period, seconds 指令轮询间隔（秒） */
+                                poll_interval_s: number;
+                            };
+                            changed_terminals: number;
+                        };
+                    };
+                };
+            };
+        };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/terminals/{id}/lock": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Lock a terminal remotely 远程锁定 */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description Shown on the device and kept with the command 原因 */
+                        reason?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            terminal: {
+                                id: string;
+                                serial: string;
+                                model: string;
+                                /**
+                                 * @description smart_pos 智能POS, tablet 平板, phone 手机
+                                 * @enum {string}
+                                 */
+                                kind: "smart_pos" | "tablet" | "phone";
+                                /**
+                                 * @description registered 已登记, active 已激活, locked 已锁定, retired 已报废
+                                 * @enum {string}
+                                 */
+                                status: "registered" | "active" | "locked" | "retired";
+                                owner_party_id: string;
+                                org_id: string;
+                                region_code: string | null;
+                                lat_e6: number | null;
+                                lng_e6: number | null;
+                                tags: string[];
+                                device_bound: boolean;
+                                /** @description Microseconds since the Unix epoch */
+                                activated_at: number | null;
+                                /** @description Microseconds since the Unix epoch */
+                                last_seen_at: number | null;
+                                /** @description Seen within 3 heartbeat intervals 在线（3 个心跳周期内有心跳） */
+                                online: boolean;
+                                heartbeat_interval_s: number;
+                                /** @description Microseconds since the Unix epoch */
+                                created_at: number;
+                            };
+                            /** @description The command sent to the device; null when no device is bound yet */
+                            command_id: string | null;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/terminals/{id}/unlock": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Unlock a terminal 解锁 */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description Shown on the device and kept with the command 原因 */
+                        reason?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            terminal: {
+                                id: string;
+                                serial: string;
+                                model: string;
+                                /**
+                                 * @description smart_pos 智能POS, tablet 平板, phone 手机
+                                 * @enum {string}
+                                 */
+                                kind: "smart_pos" | "tablet" | "phone";
+                                /**
+                                 * @description registered 已登记, active 已激活, locked 已锁定, retired 已报废
+                                 * @enum {string}
+                                 */
+                                status: "registered" | "active" | "locked" | "retired";
+                                owner_party_id: string;
+                                org_id: string;
+                                region_code: string | null;
+                                lat_e6: number | null;
+                                lng_e6: number | null;
+                                tags: string[];
+                                device_bound: boolean;
+                                /** @description Microseconds since the Unix epoch */
+                                activated_at: number | null;
+                                /** @description Microseconds since the Unix epoch */
+                                last_seen_at: number | null;
+                                /** @description Seen within 3 heartbeat intervals 在线（3 个心跳周期内有心跳） */
+                                online: boolean;
+                                heartbeat_interval_s: number;
+                                /** @description Microseconds since the Unix epoch */
+                                created_at: number;
+                            };
+                            /** @description The command sent to the device; null when no device is bound yet */
+                            command_id: string | null;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/terminals/{id}/retire": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Retire a terminal (final) 报废终端（不可恢复） */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description Shown on the device and kept with the command 原因 */
+                        reason?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            terminal: {
+                                id: string;
+                                serial: string;
+                                model: string;
+                                /**
+                                 * @description smart_pos 智能POS, tablet 平板, phone 手机
+                                 * @enum {string}
+                                 */
+                                kind: "smart_pos" | "tablet" | "phone";
+                                /**
+                                 * @description registered 已登记, active 已激活, locked 已锁定, retired 已报废
+                                 * @enum {string}
+                                 */
+                                status: "registered" | "active" | "locked" | "retired";
+                                owner_party_id: string;
+                                org_id: string;
+                                region_code: string | null;
+                                lat_e6: number | null;
+                                lng_e6: number | null;
+                                tags: string[];
+                                device_bound: boolean;
+                                /** @description Microseconds since the Unix epoch */
+                                activated_at: number | null;
+                                /** @description Microseconds since the Unix epoch */
+                                last_seen_at: number | null;
+                                /** @description Seen within 3 heartbeat intervals 在线（3 个心跳周期内有心跳） */
+                                online: boolean;
+                                heartbeat_interval_s: number;
+                                /** @description Microseconds since the Unix epoch */
+                                created_at: number;
+                            };
+                            /** @description The command sent to the device; null when no device is bound yet */
+                            command_id: string | null;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/terminals/{id}/activation-codes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Activation codes issued (never the codes) 激活码记录 */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            items: {
+                                id: string;
+                                terminal_id: string;
+                                created_by: string;
+                                /** @description Microseconds since the Unix epoch */
+                                created_at: number;
+                                /** @description Microseconds since the Unix epoch */
+                                expires_at: number;
+                                /** @description Microseconds since the Unix epoch */
+                                used_at: number | null;
+                                /** @description Microseconds since the Unix epoch */
+                                revoked_at: number | null;
+                                /** @enum {string} */
+                                state: "unused" | "used" | "expired" | "revoked";
+                            }[];
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        /**
+         * Issue a one-time activation code 生成一次性激活码
+         * @description The code is shown once; earlier unused codes of the terminal stop working. 激活码仅显示一次，旧的未用激活码同时作废。
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description Seconds until the code expires (default 86400) 有效期（秒） */
+                        expires_in_s?: number;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            terminal_id: string;
+                            /** @description Shown this once; never stored in clear 激活码（仅显示一次） */
+                            code: string;
+                            /** @description The code as XXXX-XXXX */
+                            code_display: string;
+                            /** @description Microseconds since the Unix epoch */
+                            created_at: number;
+                            /** @description Microseconds since the Unix epoch */
+                            expires_at: number;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/terminals/{id}/heartbeats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Heartbeat history 心跳记录 */
+        get: {
+            parameters: {
+                query?: {
+                    limit?: number;
+                    /** @description Only heartbeats older than this (µs), for paging */
+                    before?: number;
+                };
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            items: {
+                                /** @description Microseconds since the Unix epoch */
+                                ts: number;
+                                app_versions: {
+                                    [key: string]: string;
+                                } | null;
+                                network: string | null;
+                                signal_dbm: number | null;
+                                /** @description Percent 电量（%） */
+                                battery: number | null;
+                                charging: boolean | null;
+                                lat_e6: number | null;
+                                lng_e6: number | null;
+                            }[];
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/terminal-groups": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Terminal groups 终端分组 */
+        get: {
+            parameters: {
+                query?: {
+                    org_id?: string;
+                    search?: string;
+                    limit?: number;
+                    offset?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            items: {
+                                id: string;
+                                org_id: string;
+                                name: string;
+                                params: {
+                                    /** @description Receipt header, Chinese 小票抬头（中文） */
+                                    receipt_header_zh?: string;
+                                    /** @description Receipt header, English 小票抬头（英文） */
+                                    receipt_header_en?: string;
+                                    /** @description Per-transaction limit in fen 单笔限额（分） */
+                                    txn_limit_fen?: number;
+                                    /** @description Host answer timeout, seconds 交易超时（秒） */
+                                    request_timeout_s?: number;
+                                    /** @description Connection timeout, seconds 连接超时（秒） */
+                                    connect_timeout_s?: number;
+                                    /** @description Operator idle sign-off, seconds 操作员空闲签退（秒） */
+                                    idle_timeout_s?: number;
+                                    /** @description Heartbeat period, seconds 心跳间隔（秒） */
+                                    heartbeat_interval_s?: number;
+                                    /** @description Command poll period, seconds 指令轮询间隔（秒） */
+                                    poll_interval_s?: number;
+                                };
+                                maintenance_window: string | null;
+                                member_count: number;
+                                /** @description Microseconds since the Unix epoch */
+                                created_at: number;
+                            }[];
+                            total: number;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        /** Create a terminal group 新建终端分组 */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        org_id: string;
+                        name: string;
+                        params?: {
+                            /** @description Receipt header, Chinese 小票抬头（中文） */
+                            receipt_header_zh?: string;
+                            /** @description Receipt header, English 小票抬头（英文） */
+                            receipt_header_en?: string;
+                            /** @description Per-transaction limit in fen 单笔限额（分） */
+                            txn_limit_fen?: number;
+                            /** @description Host answer timeout, seconds 交易超时（秒） */
+                            request_timeout_s?: number;
+                            /** @description Connection timeout, seconds 连接超时（秒） */
+                            connect_timeout_s?: number;
+                            /** @description Operator idle sign-off, seconds 操作员空闲签退（秒） */
+                            idle_timeout_s?: number;
+                            /** @description Heartbeat period, seconds 心跳间隔（秒） */
+                            heartbeat_interval_s?: number;
+                            /** @description Command poll period, seconds 指令轮询间隔（秒） */
+                            poll_interval_s?: number;
+                        };
+                        /** @description 'HH:MM-HH:MM', Asia/Shanghai; may cross midnight 维护窗口（北京时间） */
+                        maintenance_window?: string | null;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            org_id: string;
+                            name: string;
+                            params: {
+                                /** @description Receipt header, Chinese 小票抬头（中文） */
+                                receipt_header_zh?: string;
+                                /** @description Receipt header, English 小票抬头（英文） */
+                                receipt_header_en?: string;
+                                /** @description Per-transaction limit in fen 单笔限额（分） */
+                                txn_limit_fen?: number;
+                                /** @description Host answer timeout, seconds 交易超时（秒） */
+                                request_timeout_s?: number;
+                                /** @description Connection timeout, seconds 连接超时（秒） */
+                                connect_timeout_s?: number;
+                                /** @description Operator idle sign-off, seconds 操作员空闲签退（秒） */
+                                idle_timeout_s?: number;
+                                /** @description Heartbeat period, seconds 心跳间隔（秒） */
+                                heartbeat_interval_s?: number;
+                                /** @description Command poll period, seconds 指令轮询间隔（秒） */
+                                poll_interval_s?: number;
+                            };
+                            maintenance_window: string | null;
+                            member_count: number;
+                            /** @description Microseconds since the Unix epoch */
+                            created_at: number;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/terminal-groups/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One terminal group 分组详情 */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            org_id: string;
+                            name: string;
+                            params: {
+                                /** @description Receipt header, Chinese 小票抬头（中文） */
+                                receipt_header_zh?: string;
+                                /** @description Receipt header, English 小票抬头（英文） */
+                                receipt_header_en?: string;
+                                /** @description Per-transaction limit in fen 单笔限额（分） */
+                                txn_limit_fen?: number;
+                                /** @description Host answer timeout, seconds 交易超时（秒） */
+                                request_timeout_s?: number;
+                                /** @description Connection timeout, seconds 连接超时（秒） */
+                                connect_timeout_s?: number;
+                                /** @description Operator idle sign-off, seconds 操作员空闲签退（秒） */
+                                idle_timeout_s?: number;
+                                /** @description Heartbeat period, seconds 心跳间隔（秒） */
+                                heartbeat_interval_s?: number;
+                                /** @description Command poll period, seconds 指令轮询间隔（秒） */
+                                poll_interval_s?: number;
+                            };
+                            maintenance_window: string | null;
+                            member_count: number;
+                            /** @description Microseconds since the Unix epoch */
+                            created_at: number;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Rename a group or set its maintenance window 修改分组 */
+        patch: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        name?: string;
+                        /** @description 'HH:MM-HH:MM', Asia/Shanghai; may cross midnight 维护窗口（北京时间） */
+                        maintenance_window?: string | null;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            org_id: string;
+                            name: string;
+                            params: {
+                                /** @description Receipt header, Chinese 小票抬头（中文） */
+                                receipt_header_zh?: string;
+                                /** @description Receipt header, English 小票抬头（英文） */
+                                receipt_header_en?: string;
+                                /** @description Per-transaction limit in fen 单笔限额（分） */
+                                txn_limit_fen?: number;
+                                /** @description Host answer timeout, seconds 交易超时（秒） */
+                                request_timeout_s?: number;
+                                /** @description Connection timeout, seconds 连接超时（秒） */
+                                connect_timeout_s?: number;
+                                /** @description Operator idle sign-off, seconds 操作员空闲签退（秒） */
+                                idle_timeout_s?: number;
+                                /** @description Heartbeat period, seconds 心跳间隔（秒） */
+                                heartbeat_interval_s?: number;
+                                /** @description Command poll period, seconds 指令轮询间隔（秒） */
+                                poll_interval_s?: number;
+                            };
+                            maintenance_window: string | null;
+                            member_count: number;
+                            /** @description Microseconds since the Unix epoch */
+                            created_at: number;
+                        };
+                    };
+                };
+            };
+        };
+        trace?: never;
+    };
+    "/api/v1/terminal-groups/{id}/params": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Set a group’s parameters 设置分组参数
+         * @description Replaces the group’s set; members whose effective set changed get a parameters command. 整体替换。
+         */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description Receipt header, Chinese 小票抬头（中文） */
+                        receipt_header_zh?: string;
+                        /** @description Receipt header, English 小票抬头（英文） */
+                        receipt_header_en?: string;
+                        /** @description Per-transaction limit in fen 单笔限额（分） */
+                        txn_limit_fen?: number;
+                        /** @description Host answer timeout, seconds 交易超时（秒） */
+                        request_timeout_s?: number;
+                        /** @description Connection timeout, seconds 连接超时（秒） */
+                        connect_timeout_s?: number;
+                        /** @description Operator idle sign-off, seconds 操作员空闲签退（秒） */
+                        idle_timeout_s?: number;
+                        /** @description Heartbeat period, seconds 心跳间隔（秒） */
+                        heartbeat_interval_s?: number;
+                        /** @description Command poll period, seconds 指令轮询间隔（秒） */
+                        poll_interval_s?: number;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            group: {
+                                id: string;
+                                org_id: string;
+                                name: string;
+                                params: {
+                                    /** @description Receipt header, Chinese 小票抬头（中文） */
+                                    receipt_header_zh?: string;
+                                    /** @description Receipt header, English 小票抬头（英文） */
+                                    receipt_header_en?: string;
+                                    /** @description Per-transaction limit in fen 单笔限额（分） */
+                                    txn_limit_fen?: number;
+                                    /** @description Host answer timeout, seconds 交易超时（秒） */
+                                    request_timeout_s?: number;
+                                    /** @description Connection timeout, seconds 连接超时（秒） */
+                                    connect_timeout_s?: number;
+                                    /** @description Operator idle sign-off, seconds 操作员空闲签退（秒） */
+                                    idle_timeout_s?: number;
+                                    /** @description Heartbeat period, seconds 心跳间隔（秒） */
+                                    heartbeat_interval_s?: number;
+                                    /** @description Command poll period, seconds 指令轮询间隔（秒） */
+                                    poll_interval_s?: number;
+                                };
+                                maintenance_window: string | null;
+                                member_count: number;
+                                /** @description Microseconds since the Unix epoch */
+                                created_at: number;
+                            };
+                            changed_terminals: number;
+                        };
+                    };
+                };
+            };
+        };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/terminal-groups/{id}/members": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Add terminals to a group 加入分组 */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        terminal_ids?: string[];
+                        serials?: string[];
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            added?: number;
+                            removed?: number;
+                            /** @description Terminals whose effective parameters changed 有效参数发生变化的终端数 */
+                            changed_terminals: number;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/terminal-groups/{id}/members/remove": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Remove terminals from a group 移出分组 */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        terminal_ids?: string[];
+                        serials?: string[];
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            added?: number;
+                            removed?: number;
+                            /** @description Terminals whose effective parameters changed 有效参数发生变化的终端数 */
+                            changed_terminals: number;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/apps": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** App catalogue 应用目录 */
+        get: {
+            parameters: {
+                query?: {
+                    scenario?: "produce_buying" | "convenience_store" | "village_service_point" | "restaurant" | "community_mall" | "common";
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            code: string;
+                            name_zh: string;
+                            name_en: string;
+                            /** @enum {string} */
+                            scenario: "produce_buying" | "convenience_store" | "village_service_point" | "restaurant" | "community_mall" | "common";
+                            description_zh: string | null;
+                            description_en: string | null;
+                            /** @description Microseconds since the Unix epoch */
+                            created_at: number;
+                            latest_version: string | null;
+                            latest_approved_version: string | null;
+                            version_count: number;
+                        }[];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /** Add an app 新增应用 */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description App code, e.g. cashier */
+                        code: string;
+                        name_zh: string;
+                        name_en: string;
+                        /** @enum {string} */
+                        scenario: "produce_buying" | "convenience_store" | "village_service_point" | "restaurant" | "community_mall" | "common";
+                        description_zh?: string | null;
+                        description_en?: string | null;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            code: string;
+                            name_zh: string;
+                            name_en: string;
+                            /** @enum {string} */
+                            scenario: "produce_buying" | "convenience_store" | "village_service_point" | "restaurant" | "community_mall" | "common";
+                            description_zh: string | null;
+                            description_en: string | null;
+                            /** @description Microseconds since the Unix epoch */
+                            created_at: number;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/apps/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One app 应用详情 */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            code: string;
+                            name_zh: string;
+                            name_en: string;
+                            /** @enum {string} */
+                            scenario: "produce_buying" | "convenience_store" | "village_service_point" | "restaurant" | "community_mall" | "common";
+                            description_zh: string | null;
+                            description_en: string | null;
+                            /** @description Microseconds since the Unix epoch */
+                            created_at: number;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/apps/{id}/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Versions of an app, newest first 应用版本 */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            app_id: string;
+                            version: string;
+                            /** @description SHA-256 of the bundle bytes, hex */
+                            digest: string;
+                            /** @description Ed25519 over "XW1-BUNDLE\n<app>\n<version>\n<digest>", base64url */
+                            signature: string;
+                            /** @description Bundle size in bytes */
+                            size: number;
+                            entry: string;
+                            file_count: number;
+                            min_shell_version: string | null;
+                            release_notes_zh: string | null;
+                            release_notes_en: string | null;
+                            approved: boolean;
+                            /** @description Microseconds since the Unix epoch */
+                            approved_at: number | null;
+                            approved_by: string | null;
+                            created_by: string;
+                            /** @description Microseconds since the Unix epoch */
+                            created_at: number;
+                        }[];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /**
+         * Publish a version: upload its bundle 上传应用包发布版本
+         * @description The body is the bundle file itself (application/json, application/octet-stream, application/vnd.xiaowei.bundle+json; at most 20971520 bytes). The server checks it, computes its SHA-256 and signs it. 请求体即应用包文件本身。
+         */
+        post: {
+            parameters: {
+                query?: {
+                    /** @description Semantic version (SemVer 2.0.0) */
+                    version?: string;
+                    /** @description Semantic version (SemVer 2.0.0) */
+                    min_shell_version?: string;
+                    release_notes_zh?: string;
+                    release_notes_en?: string;
+                    approve?: boolean;
+                };
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            /** @description The bundle file (xiaowei-bundle/1 JSON) 应用包文件 */
+            requestBody: {
+                content: {
+                    "application/json": string;
+                    "application/octet-stream": string;
+                    "application/vnd.xiaowei.bundle+json": string;
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            app_id: string;
+                            version: string;
+                            /** @description SHA-256 of the bundle bytes, hex */
+                            digest: string;
+                            /** @description Ed25519 over "XW1-BUNDLE\n<app>\n<version>\n<digest>", base64url */
+                            signature: string;
+                            /** @description Bundle size in bytes */
+                            size: number;
+                            entry: string;
+                            file_count: number;
+                            min_shell_version: string | null;
+                            release_notes_zh: string | null;
+                            release_notes_en: string | null;
+                            approved: boolean;
+                            /** @description Microseconds since the Unix epoch */
+                            approved_at: number | null;
+                            approved_by: string | null;
+                            created_by: string;
+                            /** @description Microseconds since the Unix epoch */
+                            created_at: number;
+                            /** @description false when these exact bytes were already published */
+                            created: boolean;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            app_id: string;
+                            version: string;
+                            /** @description SHA-256 of the bundle bytes, hex */
+                            digest: string;
+                            /** @description Ed25519 over "XW1-BUNDLE\n<app>\n<version>\n<digest>", base64url */
+                            signature: string;
+                            /** @description Bundle size in bytes */
+                            size: number;
+                            entry: string;
+                            file_count: number;
+                            min_shell_version: string | null;
+                            release_notes_zh: string | null;
+                            release_notes_en: string | null;
+                            approved: boolean;
+                            /** @description Microseconds since the Unix epoch */
+                            approved_at: number | null;
+                            approved_by: string | null;
+                            created_by: string;
+                            /** @description Microseconds since the Unix epoch */
+                            created_at: number;
+                            /** @description false when these exact bytes were already published */
+                            created: boolean;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/apps/{id}/versions/{version}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One version 版本详情 */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                    /** @description Semantic version (SemVer 2.0.0) */
+                    version: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            app_id: string;
+                            version: string;
+                            /** @description SHA-256 of the bundle bytes, hex */
+                            digest: string;
+                            /** @description Ed25519 over "XW1-BUNDLE\n<app>\n<version>\n<digest>", base64url */
+                            signature: string;
+                            /** @description Bundle size in bytes */
+                            size: number;
+                            entry: string;
+                            file_count: number;
+                            min_shell_version: string | null;
+                            release_notes_zh: string | null;
+                            release_notes_en: string | null;
+                            approved: boolean;
+                            /** @description Microseconds since the Unix epoch */
+                            approved_at: number | null;
+                            approved_by: string | null;
+                            created_by: string;
+                            /** @description Microseconds since the Unix epoch */
+                            created_at: number;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/apps/{id}/versions/{version}/bundle": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Download a bundle 下载应用包 */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                    /** @description Semantic version (SemVer 2.0.0) */
+                    version: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/apps/{id}/versions/{version}/approve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Approve a version (latest-approved set items offer it) 批准版本 */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                    /** @description Semantic version (SemVer 2.0.0) */
+                    version: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            app_id: string;
+                            version: string;
+                            /** @description SHA-256 of the bundle bytes, hex */
+                            digest: string;
+                            /** @description Ed25519 over "XW1-BUNDLE\n<app>\n<version>\n<digest>", base64url */
+                            signature: string;
+                            /** @description Bundle size in bytes */
+                            size: number;
+                            entry: string;
+                            file_count: number;
+                            min_shell_version: string | null;
+                            release_notes_zh: string | null;
+                            release_notes_en: string | null;
+                            approved: boolean;
+                            /** @description Microseconds since the Unix epoch */
+                            approved_at: number | null;
+                            approved_by: string | null;
+                            created_by: string;
+                            /** @description Microseconds since the Unix epoch */
+                            created_at: number;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/app-sets": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Scenario app sets 场景应用组合 */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            code: string;
+                            name_zh: string;
+                            name_en: string;
+                            /** @enum {string} */
+                            scenario: "produce_buying" | "convenience_store" | "village_service_point" | "restaurant" | "community_mall" | "common";
+                            /** @description Microseconds since the Unix epoch */
+                            created_at: number;
+                            items: {
+                                app_id: string;
+                                app_code: string;
+                                /** @description Pinned version; null = the latest approved */
+                                version: string | null;
+                                /** @description Microseconds since the Unix epoch */
+                                updated_at: number;
+                            }[];
+                            /** @description All assignments, including those outside your scope */
+                            assignment_count: number;
+                        }[];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /** Add an app set 新增应用组合 */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        code: string;
+                        name_zh: string;
+                        name_en: string;
+                        /** @enum {string} */
+                        scenario: "produce_buying" | "convenience_store" | "village_service_point" | "restaurant" | "community_mall" | "common";
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            code: string;
+                            name_zh: string;
+                            name_en: string;
+                            /** @enum {string} */
+                            scenario: "produce_buying" | "convenience_store" | "village_service_point" | "restaurant" | "community_mall" | "common";
+                            /** @description Microseconds since the Unix epoch */
+                            created_at: number;
+                            items: {
+                                app_id: string;
+                                app_code: string;
+                                /** @description Pinned version; null = the latest approved */
+                                version: string | null;
+                                /** @description Microseconds since the Unix epoch */
+                                updated_at: number;
+                            }[];
+                            /** @description All assignments, including those outside your scope */
+                            assignment_count: number;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/app-sets/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One app set with its assignments 应用组合详情 */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            code: string;
+                            name_zh: string;
+                            name_en: string;
+                            /** @enum {string} */
+                            scenario: "produce_buying" | "convenience_store" | "village_service_point" | "restaurant" | "community_mall" | "common";
+                            /** @description Microseconds since the Unix epoch */
+                            created_at: number;
+                            items: {
+                                app_id: string;
+                                app_code: string;
+                                /** @description Pinned version; null = the latest approved */
+                                version: string | null;
+                                /** @description Microseconds since the Unix epoch */
+                                updated_at: number;
+                            }[];
+                            /** @description All assignments, including those outside your scope */
+                            assignment_count: number;
+                            /** @description Assignments within your scope */
+                            assignments: {
+                                id: string;
+                                set_id: string;
+                                terminal_id: string | null;
+                                group_id: string | null;
+                                created_by: string;
+                                /** @description Microseconds since the Unix epoch */
+                                created_at: number;
+                            }[];
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/app-sets/{id}/items/{appId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Put an app in a set (pinned version or latest approved) 设置组合中的应用 */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                    appId: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description Semantic version (SemVer 2.0.0) */
+                        version: string | null;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            code: string;
+                            name_zh: string;
+                            name_en: string;
+                            /** @enum {string} */
+                            scenario: "produce_buying" | "convenience_store" | "village_service_point" | "restaurant" | "community_mall" | "common";
+                            /** @description Microseconds since the Unix epoch */
+                            created_at: number;
+                            items: {
+                                app_id: string;
+                                app_code: string;
+                                /** @description Pinned version; null = the latest approved */
+                                version: string | null;
+                                /** @description Microseconds since the Unix epoch */
+                                updated_at: number;
+                            }[];
+                            /** @description All assignments, including those outside your scope */
+                            assignment_count: number;
+                        };
+                    };
+                };
+            };
+        };
+        post?: never;
+        /** Take an app out of a set 移除组合中的应用 */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                    appId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            code: string;
+                            name_zh: string;
+                            name_en: string;
+                            /** @enum {string} */
+                            scenario: "produce_buying" | "convenience_store" | "village_service_point" | "restaurant" | "community_mall" | "common";
+                            /** @description Microseconds since the Unix epoch */
+                            created_at: number;
+                            items: {
+                                app_id: string;
+                                app_code: string;
+                                /** @description Pinned version; null = the latest approved */
+                                version: string | null;
+                                /** @description Microseconds since the Unix epoch */
+                                updated_at: number;
+                            }[];
+                            /** @description All assignments, including those outside your scope */
+                            assignment_count: number;
+                        };
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/app-sets/{id}/assignments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Assign a set to a terminal or group 分配应用组合 */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            /** @description Exactly one of terminal_id and group_id */
+            requestBody: {
+                content: {
+                    "application/json": {
+                        terminal_id: string;
+                    } | {
+                        group_id: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            set_id: string;
+                            terminal_id: string | null;
+                            group_id: string | null;
+                            created_by: string;
+                            /** @description Microseconds since the Unix epoch */
+                            created_at: number;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            set_id: string;
+                            terminal_id: string | null;
+                            group_id: string | null;
+                            created_by: string;
+                            /** @description Microseconds since the Unix epoch */
+                            created_at: number;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/app-sets/{id}/assignments/{assignmentId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Remove an assignment 取消分配 */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                    assignmentId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/rollouts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Rollouts 发布计划 */
+        get: {
+            parameters: {
+                query: {
+                    state?: "created" | "running" | "paused" | "finished" | "cancelled" | "rolled_back";
+                    app_id?: string;
+                    group_id?: string;
+                    limit: number;
+                    offset: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            items: {
+                                id: string;
+                                app_id: string;
+                                app_code: string;
+                                version_id: string;
+                                version: string;
+                                name: string;
+                                group_id: string | null;
+                                org_id: string;
+                                /** @enum {string} */
+                                state: "created" | "running" | "paused" | "finished" | "cancelled" | "rolled_back";
+                                /** @enum {string|null} */
+                                pause_reason: "manual" | "error_threshold" | "deadline" | null;
+                                /** @description -1 before the rollout starts */
+                                current_stage: number;
+                                awaiting_approval: boolean;
+                                success_threshold: number;
+                                error_threshold: number;
+                                auto_advance: boolean;
+                                stage_deadline_s: number;
+                                ignore_maintenance_window: boolean;
+                                created_by: string;
+                                approved_by: string | null;
+                                /** @description Microseconds since the Unix epoch */
+                                created_at: number;
+                                /** @description Microseconds since the Unix epoch */
+                                started_at: number | null;
+                                /** @description Microseconds since the Unix epoch */
+                                ended_at: number | null;
+                                /** @description Microseconds since the Unix epoch */
+                                updated_at: number;
+                                stages: {
+                                    stage_no: number;
+                                    percent: number;
+                                    total: number;
+                                    pending: number;
+                                    notified: number;
+                                    downloading: number;
+                                    installed: number;
+                                    failed: number;
+                                    /** @description Microseconds since the Unix epoch */
+                                    started_at: number | null;
+                                    /** @description Microseconds since the Unix epoch */
+                                    deadline_at: number | null;
+                                    /** @description Microseconds since the Unix epoch */
+                                    completed_at: number | null;
+                                }[];
+                                totals: {
+                                    total: number;
+                                    pending: number;
+                                    notified: number;
+                                    downloading: number;
+                                    installed: number;
+                                    failed: number;
+                                };
+                            }[];
+                            total: number;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        /**
+         * Plan a rollout 新建发布计划
+         * @description Starts in state `created`; `approve` starts it. 创建后为待批准状态，批准后开始。
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        app_id: string;
+                        /** @description Semantic version (SemVer 2.0.0) */
+                        version: string;
+                        name?: string;
+                        group_id?: string;
+                        terminal_ids?: string[];
+                        /** @description Cumulative percentages, increasing, ending at 100; default [1, 10, 100] */
+                        stages?: number[];
+                        /** @description Installed % that completes a stage; default 95 */
+                        success_threshold?: number;
+                        /** @description Failed % above which the rollout pauses; default 5 */
+                        error_threshold?: number;
+                        /** @description Start the next stage when one completes (default true); false waits for approve */
+                        auto_advance?: boolean;
+                        /** @description A stage not complete by then pauses the rollout; default 3 days */
+                        stage_deadline_s?: number;
+                        /** @description Let terminals download outside their groups’ maintenance windows */
+                        ignore_maintenance_window?: boolean;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            app_id: string;
+                            app_code: string;
+                            version_id: string;
+                            version: string;
+                            name: string;
+                            group_id: string | null;
+                            org_id: string;
+                            /** @enum {string} */
+                            state: "created" | "running" | "paused" | "finished" | "cancelled" | "rolled_back";
+                            /** @enum {string|null} */
+                            pause_reason: "manual" | "error_threshold" | "deadline" | null;
+                            /** @description -1 before the rollout starts */
+                            current_stage: number;
+                            awaiting_approval: boolean;
+                            success_threshold: number;
+                            error_threshold: number;
+                            auto_advance: boolean;
+                            stage_deadline_s: number;
+                            ignore_maintenance_window: boolean;
+                            created_by: string;
+                            approved_by: string | null;
+                            /** @description Microseconds since the Unix epoch */
+                            created_at: number;
+                            /** @description Microseconds since the Unix epoch */
+                            started_at: number | null;
+                            /** @description Microseconds since the Unix epoch */
+                            ended_at: number | null;
+                            /** @description Microseconds since the Unix epoch */
+                            updated_at: number;
+                            stages: {
+                                stage_no: number;
+                                percent: number;
+                                total: number;
+                                pending: number;
+                                notified: number;
+                                downloading: number;
+                                installed: number;
+                                failed: number;
+                                /** @description Microseconds since the Unix epoch */
+                                started_at: number | null;
+                                /** @description Microseconds since the Unix epoch */
+                                deadline_at: number | null;
+                                /** @description Microseconds since the Unix epoch */
+                                completed_at: number | null;
+                            }[];
+                            totals: {
+                                total: number;
+                                pending: number;
+                                notified: number;
+                                downloading: number;
+                                installed: number;
+                                failed: number;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/rollouts/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Rollout progress per stage 发布进度 */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            app_id: string;
+                            app_code: string;
+                            version_id: string;
+                            version: string;
+                            name: string;
+                            group_id: string | null;
+                            org_id: string;
+                            /** @enum {string} */
+                            state: "created" | "running" | "paused" | "finished" | "cancelled" | "rolled_back";
+                            /** @enum {string|null} */
+                            pause_reason: "manual" | "error_threshold" | "deadline" | null;
+                            /** @description -1 before the rollout starts */
+                            current_stage: number;
+                            awaiting_approval: boolean;
+                            success_threshold: number;
+                            error_threshold: number;
+                            auto_advance: boolean;
+                            stage_deadline_s: number;
+                            ignore_maintenance_window: boolean;
+                            created_by: string;
+                            approved_by: string | null;
+                            /** @description Microseconds since the Unix epoch */
+                            created_at: number;
+                            /** @description Microseconds since the Unix epoch */
+                            started_at: number | null;
+                            /** @description Microseconds since the Unix epoch */
+                            ended_at: number | null;
+                            /** @description Microseconds since the Unix epoch */
+                            updated_at: number;
+                            stages: {
+                                stage_no: number;
+                                percent: number;
+                                total: number;
+                                pending: number;
+                                notified: number;
+                                downloading: number;
+                                installed: number;
+                                failed: number;
+                                /** @description Microseconds since the Unix epoch */
+                                started_at: number | null;
+                                /** @description Microseconds since the Unix epoch */
+                                deadline_at: number | null;
+                                /** @description Microseconds since the Unix epoch */
+                                completed_at: number | null;
+                            }[];
+                            totals: {
+                                total: number;
+                                pending: number;
+                                notified: number;
+                                downloading: number;
+                                installed: number;
+                                failed: number;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/rollouts/{id}/targets": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Terminals of a rollout 发布目标终端 */
+        get: {
+            parameters: {
+                query: {
+                    stage?: number;
+                    status?: "pending" | "notified" | "downloading" | "installed" | "failed";
+                    limit: number;
+                    offset: number;
+                };
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            items: {
+                                terminal_id: string;
+                                stage_no: number;
+                                /** @enum {string} */
+                                status: "pending" | "notified" | "downloading" | "installed" | "failed";
+                                /** @description Microseconds since the Unix epoch */
+                                updated_at: number;
+                            }[];
+                            total: number;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/rollouts/{id}/approve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Approve: start the rollout or its next stage 批准（开始或进入下一阶段） */
+        post: {
+            parameters: {
+                query?: {
+                    /** @description Start the next stage even if the current one is below its success threshold */
+                    force?: boolean;
+                };
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            app_id: string;
+                            app_code: string;
+                            version_id: string;
+                            version: string;
+                            name: string;
+                            group_id: string | null;
+                            org_id: string;
+                            /** @enum {string} */
+                            state: "created" | "running" | "paused" | "finished" | "cancelled" | "rolled_back";
+                            /** @enum {string|null} */
+                            pause_reason: "manual" | "error_threshold" | "deadline" | null;
+                            /** @description -1 before the rollout starts */
+                            current_stage: number;
+                            awaiting_approval: boolean;
+                            success_threshold: number;
+                            error_threshold: number;
+                            auto_advance: boolean;
+                            stage_deadline_s: number;
+                            ignore_maintenance_window: boolean;
+                            created_by: string;
+                            approved_by: string | null;
+                            /** @description Microseconds since the Unix epoch */
+                            created_at: number;
+                            /** @description Microseconds since the Unix epoch */
+                            started_at: number | null;
+                            /** @description Microseconds since the Unix epoch */
+                            ended_at: number | null;
+                            /** @description Microseconds since the Unix epoch */
+                            updated_at: number;
+                            stages: {
+                                stage_no: number;
+                                percent: number;
+                                total: number;
+                                pending: number;
+                                notified: number;
+                                downloading: number;
+                                installed: number;
+                                failed: number;
+                                /** @description Microseconds since the Unix epoch */
+                                started_at: number | null;
+                                /** @description Microseconds since the Unix epoch */
+                                deadline_at: number | null;
+                                /** @description Microseconds since the Unix epoch */
+                                completed_at: number | null;
+                            }[];
+                            totals: {
+                                total: number;
+                                pending: number;
+                                notified: number;
+                                downloading: number;
+                                installed: number;
+                                failed: number;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/rollouts/{id}/pause": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Pause 暂停 */
+        post: {
+            parameters: {
+                query?: {
+                    /** @description Start the next stage even if the current one is below its success threshold */
+                    force?: boolean;
+                };
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            app_id: string;
+                            app_code: string;
+                            version_id: string;
+                            version: string;
+                            name: string;
+                            group_id: string | null;
+                            org_id: string;
+                            /** @enum {string} */
+                            state: "created" | "running" | "paused" | "finished" | "cancelled" | "rolled_back";
+                            /** @enum {string|null} */
+                            pause_reason: "manual" | "error_threshold" | "deadline" | null;
+                            /** @description -1 before the rollout starts */
+                            current_stage: number;
+                            awaiting_approval: boolean;
+                            success_threshold: number;
+                            error_threshold: number;
+                            auto_advance: boolean;
+                            stage_deadline_s: number;
+                            ignore_maintenance_window: boolean;
+                            created_by: string;
+                            approved_by: string | null;
+                            /** @description Microseconds since the Unix epoch */
+                            created_at: number;
+                            /** @description Microseconds since the Unix epoch */
+                            started_at: number | null;
+                            /** @description Microseconds since the Unix epoch */
+                            ended_at: number | null;
+                            /** @description Microseconds since the Unix epoch */
+                            updated_at: number;
+                            stages: {
+                                stage_no: number;
+                                percent: number;
+                                total: number;
+                                pending: number;
+                                notified: number;
+                                downloading: number;
+                                installed: number;
+                                failed: number;
+                                /** @description Microseconds since the Unix epoch */
+                                started_at: number | null;
+                                /** @description Microseconds since the Unix epoch */
+                                deadline_at: number | null;
+                                /** @description Microseconds since the Unix epoch */
+                                completed_at: number | null;
+                            }[];
+                            totals: {
+                                total: number;
+                                pending: number;
+                                notified: number;
+                                downloading: number;
+                                installed: number;
+                                failed: number;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/rollouts/{id}/resume": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Resume 继续 */
+        post: {
+            parameters: {
+                query?: {
+                    /** @description Start the next stage even if the current one is below its success threshold */
+                    force?: boolean;
+                };
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            app_id: string;
+                            app_code: string;
+                            version_id: string;
+                            version: string;
+                            name: string;
+                            group_id: string | null;
+                            org_id: string;
+                            /** @enum {string} */
+                            state: "created" | "running" | "paused" | "finished" | "cancelled" | "rolled_back";
+                            /** @enum {string|null} */
+                            pause_reason: "manual" | "error_threshold" | "deadline" | null;
+                            /** @description -1 before the rollout starts */
+                            current_stage: number;
+                            awaiting_approval: boolean;
+                            success_threshold: number;
+                            error_threshold: number;
+                            auto_advance: boolean;
+                            stage_deadline_s: number;
+                            ignore_maintenance_window: boolean;
+                            created_by: string;
+                            approved_by: string | null;
+                            /** @description Microseconds since the Unix epoch */
+                            created_at: number;
+                            /** @description Microseconds since the Unix epoch */
+                            started_at: number | null;
+                            /** @description Microseconds since the Unix epoch */
+                            ended_at: number | null;
+                            /** @description Microseconds since the Unix epoch */
+                            updated_at: number;
+                            stages: {
+                                stage_no: number;
+                                percent: number;
+                                total: number;
+                                pending: number;
+                                notified: number;
+                                downloading: number;
+                                installed: number;
+                                failed: number;
+                                /** @description Microseconds since the Unix epoch */
+                                started_at: number | null;
+                                /** @description Microseconds since the Unix epoch */
+                                deadline_at: number | null;
+                                /** @description Microseconds since the Unix epoch */
+                                completed_at: number | null;
+                            }[];
+                            totals: {
+                                total: number;
+                                pending: number;
+                                notified: number;
+                                downloading: number;
+                                installed: number;
+                                failed: number;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/rollouts/{id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Cancel: no further stages 取消 */
+        post: {
+            parameters: {
+                query?: {
+                    /** @description Start the next stage even if the current one is below its success threshold */
+                    force?: boolean;
+                };
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            app_id: string;
+                            app_code: string;
+                            version_id: string;
+                            version: string;
+                            name: string;
+                            group_id: string | null;
+                            org_id: string;
+                            /** @enum {string} */
+                            state: "created" | "running" | "paused" | "finished" | "cancelled" | "rolled_back";
+                            /** @enum {string|null} */
+                            pause_reason: "manual" | "error_threshold" | "deadline" | null;
+                            /** @description -1 before the rollout starts */
+                            current_stage: number;
+                            awaiting_approval: boolean;
+                            success_threshold: number;
+                            error_threshold: number;
+                            auto_advance: boolean;
+                            stage_deadline_s: number;
+                            ignore_maintenance_window: boolean;
+                            created_by: string;
+                            approved_by: string | null;
+                            /** @description Microseconds since the Unix epoch */
+                            created_at: number;
+                            /** @description Microseconds since the Unix epoch */
+                            started_at: number | null;
+                            /** @description Microseconds since the Unix epoch */
+                            ended_at: number | null;
+                            /** @description Microseconds since the Unix epoch */
+                            updated_at: number;
+                            stages: {
+                                stage_no: number;
+                                percent: number;
+                                total: number;
+                                pending: number;
+                                notified: number;
+                                downloading: number;
+                                installed: number;
+                                failed: number;
+                                /** @description Microseconds since the Unix epoch */
+                                started_at: number | null;
+                                /** @description Microseconds since the Unix epoch */
+                                deadline_at: number | null;
+                                /** @description Microseconds since the Unix epoch */
+                                completed_at: number | null;
+                            }[];
+                            totals: {
+                                total: number;
+                                pending: number;
+                                notified: number;
+                                downloading: number;
+                                installed: number;
+                                failed: number;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/rollouts/{id}/rollback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Roll back: reached terminals return to their previous version 回滚 */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            app_id: string;
+                            app_code: string;
+                            version_id: string;
+                            version: string;
+                            name: string;
+                            group_id: string | null;
+                            org_id: string;
+                            /** @enum {string} */
+                            state: "created" | "running" | "paused" | "finished" | "cancelled" | "rolled_back";
+                            /** @enum {string|null} */
+                            pause_reason: "manual" | "error_threshold" | "deadline" | null;
+                            /** @description -1 before the rollout starts */
+                            current_stage: number;
+                            awaiting_approval: boolean;
+                            success_threshold: number;
+                            error_threshold: number;
+                            auto_advance: boolean;
+                            stage_deadline_s: number;
+                            ignore_maintenance_window: boolean;
+                            created_by: string;
+                            approved_by: string | null;
+                            /** @description Microseconds since the Unix epoch */
+                            created_at: number;
+                            /** @description Microseconds since the Unix epoch */
+                            started_at: number | null;
+                            /** @description Microseconds since the Unix epoch */
+                            ended_at: number | null;
+                            /** @description Microseconds since the Unix epoch */
+                            updated_at: number;
+                            stages: {
+                                stage_no: number;
+                                percent: number;
+                                total: number;
+                                pending: number;
+                                notified: number;
+                                downloading: number;
+                                installed: number;
+                                failed: number;
+                                /** @description Microseconds since the Unix epoch */
+                                started_at: number | null;
+                                /** @description Microseconds since the Unix epoch */
+                                deadline_at: number | null;
+                                /** @description Microseconds since the Unix epoch */
+                                completed_at: number | null;
+                            }[];
+                            totals: {
+                                total: number;
+                                pending: number;
+                                notified: number;
+                                downloading: number;
+                                installed: number;
+                                failed: number;
+                            };
+                            /** @description Terminals sent the previous version */
+                            notified: number;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/terminal/apps": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Authorised apps and the version to run 终端授权应用 */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            apps: {
+                                code: string;
+                                nameZh: string;
+                                nameEn: string;
+                                /** @enum {string} */
+                                scenario: "produce_buying" | "convenience_store" | "village_service_point" | "restaurant" | "community_mall" | "common";
+                                version: string;
+                                entry: string;
+                                digest: string;
+                                signature: string;
+                                size: number;
+                                minShellVersion: string | null;
+                                releaseNotesZh: string | null;
+                                releaseNotesEn: string | null;
+                                downloadPath: string;
+                                rolloutId: string | null;
+                            }[];
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/terminal/apps/{code}/versions/{version}/bundle": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Download an authorised bundle 下载应用包 */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description App code, e.g. cashier */
+                    code: string;
+                    /** @description Semantic version (SemVer 2.0.0) */
+                    version: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/terminal/updates": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Report an update’s progress 上报升级状态 */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description App code, e.g. cashier */
+                        app: string;
+                        /** @description Semantic version (SemVer 2.0.0) */
+                        version: string;
+                        /** @enum {string} */
+                        status: "downloading" | "installed" | "failed";
+                        detail?: string;
+                        rolloutId?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description false when the same report was already recorded */
+                            recorded: boolean;
+                            rolloutId: string | null;
+                        };
+                    };
+                };
+            };
+        };
         delete?: never;
         options?: never;
         head?: never;

@@ -10,4 +10,13 @@ export default {
   transfers: 'Transfers',
   users: 'Users',
   audit: 'Audit log',
+  fleet: 'Terminals',
+  terminals: 'Terminal list',
+  terminalMap: 'Terminal map',
+  terminalGroups: 'Terminal groups',
+  terminalOperators: 'Terminal operators',
+  appStore: 'Apps',
+  apps: 'App catalogue',
+  appSets: 'App sets',
+  rollouts: 'Rollouts',
 } satisfies Messages<typeof zh>;

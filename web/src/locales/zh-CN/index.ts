@@ -8,5 +8,28 @@ import overview from './overview';
 import parties from './parties';
 import transfers from './transfers';
 import users from './users';
+import terminals from './terminals';
+import groups from './groups';
+import operators from './operators';
+import apps from './apps';
+import appSets from './app-sets';
+import rollouts from './rollouts';
 
-export default { common, menu, login, overview, organisations, parties, accounts, transfers, users, audit };
+export default {
+  common,
+  menu,
+  login,
+  overview,
+  organisations,
+  parties,
+  accounts,
+  transfers,
+  users,
+  audit,
+  terminals,
+  groups,
+  operators,
+  apps,
+  appSets,
+  rollouts,
+};

@@ -7,4 +7,13 @@ export default {
   transfers: '转账',
   users: '用户',
   audit: '审计日志',
+  fleet: '终端管理',
+  terminals: '终端列表',
+  terminalMap: '终端地图',
+  terminalGroups: '终端分组',
+  terminalOperators: '终端操作员',
+  appStore: '应用管理',
+  apps: '应用目录',
+  appSets: '应用组合',
+  rollouts: '灰度发布',
 };

@@ -8,6 +8,8 @@ import { ErrorAlert } from '../../components/error-alert';
 import { PageContainer } from '../../components/page-container';
 import { useChart } from '../../hooks/use-chart';
 import { useRequest } from '../../hooks/use-request';
+import { useSignedIn } from '../../session/session-context';
+import { FleetSummaryCard } from '../terminals/components/fleet-summary-card';
 import { BalancesByType } from './components/balances-by-type';
 import { DailyChart, perDay } from './components/daily-chart';
 import { KpiCards } from './components/kpi-cards';
@@ -20,6 +22,7 @@ export default function OverviewPage() {
   const [days, setDays] = useState<number>(30);
   const overview = useRequest(() => unwrapAs<Overview>(api.GET('/api/v1/dashboard/overview', { params: { query: { days } } })), [days]);
   const chart = useChart();
+  const { can } = useSignedIn();
   const data = overview.data;
 
   const points = useMemo(() => (data ? perDay(data.from, data.to, data.daily) : []), [data]);
@@ -50,6 +53,7 @@ export default function OverviewPage() {
       {data ? (
         <>
           <KpiCards accounts={totals.accounts} transfers={totals.transfers} amountFen={totals.amount} days={days} />
+          {can('terminal:read') ? <FleetSummaryCard /> : null}
           <Card title={t('dailyTitle', { from: data.from, to: data.to })} style={{ marginBottom: 16 }}>
             <DailyChart points={points} />
           </Card>

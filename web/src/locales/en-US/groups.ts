@@ -1,0 +1,37 @@
+import type { Messages } from '../messages';
+import type zh from '../zh-CN/groups';
+
+export default {
+  title: 'Terminal groups',
+  add: 'New group',
+  addTitle: 'New terminal group',
+  editTitle: 'Change group',
+  edit: 'Change',
+  detailTitle: 'Group',
+  id: 'Group id',
+  name: 'Name',
+  nameRequired: 'Enter a name (up to 64 characters)',
+  org: 'Organisation',
+  members: 'Terminals',
+  membersTab: 'Members ({{count}})',
+  window: 'Maintenance window',
+  windowHint: 'Beijing time, HH:MM-HH:MM, may cross midnight (22:00-04:00); app updates download only inside it. Empty means any time.',
+  windowInvalid: 'Use HH:MM-HH:MM, e.g. 02:00-05:00',
+  anyTime: 'Any time',
+  paramsCount: 'Parameters set',
+  paramsTab: 'Group parameters',
+  paramsHint:
+    'Members inherit these (unless a terminal sets its own); empty fields use the defaults. Saving sends the change to the terminals it affects.',
+  paramsSaved: 'Group parameters saved; {{count}} terminals changed',
+  createdAt: 'Created',
+  created: 'Created group “{{name}}”',
+  saved: 'Group saved',
+  searchPlaceholder: 'Search by name',
+  addMembers: 'Add terminals',
+  addMembersHint: 'Serial numbers, one per line (or separated by commas or spaces).',
+  addMembersSubmit: 'Add {{count}}',
+  added: 'Added {{count}} terminals',
+  removeMembers: 'Remove selected ({{count}})',
+  removeConfirm: 'Remove the {{count}} selected terminals from this group?',
+  removed: 'Removed {{count}} terminals',
+} satisfies Messages<typeof zh>;
