@@ -269,8 +269,12 @@ async function main(): Promise<void> {
     const within30 = notices.filter((s) => s <= 30).length;
     const memory = servers.map((s) => memoryOf(s.pid!));
 
-    const hbIdle = events.filter((e) => e.type === 'hb' && (e.t ?? 0) > idleStart && (e.t ?? 0) <= idleEnd + 2000).flatMap((e) => e.ms ?? []);
-    const hbAll = events.filter((e) => e.type === 'hb' && (e.t ?? 0) > idleStart).flatMap((e) => e.ms ?? []);
+    // A simulator flushes the round trips of the last 2 s: count only flushes wholly after the
+    // activations, so the fleet powering on is not mistaken for steady-state heartbeats.
+    const FLUSH_MS = 2000;
+    const inWindow = (e: SimEvent, from: number, to: number): boolean => e.type === 'hb' && (e.t ?? 0) - FLUSH_MS >= from && (e.t ?? 0) <= to;
+    const hbIdle = events.filter((e) => inWindow(e, idleStart, idleEnd)).flatMap((e) => e.ms ?? []);
+    const hbAll = events.filter((e) => inWindow(e, idleStart, Infinity)).flatMap((e) => e.ms ?? []);
     const hbErrors = Math.max(0, ...events.filter((e) => e.type === 'hb').map((e) => e.errors ?? 0));
     const figures = {
       fleet_requested: TERMINALS,
