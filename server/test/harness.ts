@@ -71,10 +71,30 @@ export async function createHarness(dialect: Dialect, env: Record<string, string
       return login(username, password);
     },
     async close() {
-      await built.app.close();
+      // A close that hangs fails its hook at 60 s with no clue why: say what is still open first.
+      const slow = setTimeout(() => {
+        const connections = new Promise<number>((resolve) => built.app.server.getConnections((_e, n) => resolve(n)));
+        void connections.then((n) =>
+          console.warn(`[harness] app.close() still waiting after 15 s on ${dialect}: ${n} open connection(s), handles: ${activeHandles()}`),
+        );
+      }, 15_000);
+      try {
+        await built.app.close();
+      } finally {
+        clearTimeout(slow);
+      }
       await tdb.drop();
     },
   };
+}
+
+function activeHandles(): string {
+  const counts = new Map<string, number>();
+  for (const h of (process as unknown as { _getActiveHandles(): object[] })._getActiveHandles()) {
+    const name = h.constructor.name;
+    counts.set(name, (counts.get(name) ?? 0) + 1);
+  }
+  return [...counts].map(([k, v]) => `${k}×${v}`).join(', ');
 }
 
 /** Headers for an authenticated JSON request. */

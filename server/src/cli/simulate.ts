@@ -88,7 +88,7 @@ export async function runSimulateTerminals(opts: SimulateOptions): Promise<void>
 
   const stop = (): void => {
     clearInterval(flush);
-    simulator.stop();
+    void simulator.stop();
     if (opts.jsonl) process.stdout.write(`${JSON.stringify({ type: 'stopped', t: Date.now(), ...events })}\n`);
     else say(`stopped 已停止: ${JSON.stringify(events)}`);
     setTimeout(() => process.exit(0), 200).unref();

@@ -74,7 +74,7 @@ describe.each(DIALECTS)('terminal simulator on %s', (dialect) => {
       );
       expect(events.filter((e) => e.type === 'command' && e.kind === 'message')).toHaveLength(1);
     } finally {
-      simulator.stop();
+      await simulator.stop();
     }
   });
 

@@ -37,7 +37,8 @@ interface Running {
   serial: string;
   client: TerminalClient;
   versions: Record<string, string>;
-  stop: () => void;
+  /** Stops the terminal; resolves once its push stream and any heartbeat in flight have ended. */
+  stop: () => Promise<void>;
 }
 
 /** Heartbeat round-trip times in ms, kept as a compact growable array. */
@@ -87,9 +88,10 @@ export class FleetSimulator {
     return { activated: this.running.length, failed, skipped: queue.length };
   }
 
-  stop(): void {
+  /** Stops every terminal; resolves once none has a request or stream open (a server can then close at once). */
+  async stop(): Promise<void> {
     this.stopped = true;
-    for (const r of this.running) r.stop();
+    await Promise.all(this.running.map((r) => r.stop()));
   }
 
   private emit(event: SimulatorEvent): void {
@@ -104,7 +106,7 @@ export class FleetSimulator {
     const session = await client.signOn();
     this.emit({ type: 'activated', serial: t.serial, ms: performance.now() - started });
     const versions = { ...(this.options.appVersions ?? {}) };
-    const running: Running = { serial: t.serial, client, versions, stop: () => undefined };
+    const running: Running = { serial: t.serial, client, versions, stop: () => Promise.resolve() };
 
     const follow = client.followCommands(
       (command) => this.onCommand(running, command),
@@ -113,6 +115,7 @@ export class FleetSimulator {
     // Spread heartbeats over the interval, as a fleet powered on over time would.
     const intervalMs = session.heartbeatIntervalS * 1000;
     let timer: NodeJS.Timeout | null = null;
+    let inFlight: Promise<void> = Promise.resolve();
     const beat = async (): Promise<void> => {
       const t0 = performance.now();
       try {
@@ -121,12 +124,16 @@ export class FleetSimulator {
       } catch {
         this.heartbeatErrors++;
       }
-      if (!this.stopped) timer = setTimeout(() => void beat(), intervalMs);
+      if (!this.stopped) timer = setTimeout(start, intervalMs);
     };
-    timer = setTimeout(() => void beat(), Math.random() * intervalMs);
-    running.stop = () => {
+    const start = (): void => {
+      inFlight = beat();
+    };
+    timer = setTimeout(start, Math.random() * intervalMs);
+    running.stop = async () => {
       if (timer) clearTimeout(timer);
       follow.close();
+      await Promise.all([follow.done, inFlight]);
     };
     return running;
   }
