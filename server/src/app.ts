@@ -27,6 +27,7 @@ import type { Secrets } from './platform/secrets.js';
 import { newId } from './platform/ids.js';
 import { createCryptoService } from './crypto/index.js';
 import type { CryptoService } from './crypto/service.js';
+import { createPayments, type Payments } from './payments/index.js';
 import { createTerminals, type Terminals } from './terminals/index.js';
 import { fleetRoutes } from './terminals/fleet-routes.js';
 import { appRoutes } from './terminals/app-routes.js';
@@ -50,6 +51,7 @@ export interface Xiaowei {
   /** The crypto service (software HSM), shared by every domain that needs keys. */
   crypto: CryptoService;
   terminals: Terminals;
+  payments: Payments;
 }
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -106,6 +108,7 @@ export async function buildApp(options: BuildOptions): Promise<Xiaowei> {
   const crypto = createCryptoService(secrets, { lmkVersion: config.XIAOWEI_LMK_VERSION });
   const terminals = createTerminals({ db: database, secrets, crypto, config });
   terminals.installAuth(app);
+  const payments = createPayments({ database, ledger, crypto, secrets, config, commands: terminals.commands });
 
   app.get('/livez', { schema: { hide: true } }, async () => ({ ok: true }));
   app.get('/readyz', { schema: { hide: true } }, async (_request, reply) => {
@@ -133,6 +136,7 @@ export async function buildApp(options: BuildOptions): Promise<Xiaowei> {
       await api.register(terminals.staffRoutes);
       await api.register(fleetRoutes, { db: database.kysely, dialect: database.dialect, secrets, commands: terminals.commands });
       await api.register(appRoutes, { db: database.kysely, dialect: database.dialect, crypto, commands: terminals.commands });
+      await api.register(payments.routes);
     },
     { prefix: '/api/v1' },
   );
@@ -160,8 +164,9 @@ export async function buildApp(options: BuildOptions): Promise<Xiaowei> {
   }
 
   app.addHook('onClose', async () => {
+    await payments.close();
     await ledger.drain();
     await terminals.close();
   });
-  return { app, ledger, metrics, crypto, terminals };
+  return { app, ledger, metrics, crypto, terminals, payments };
 }

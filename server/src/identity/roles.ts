@@ -1,5 +1,5 @@
 /** Roles, what each may do, and which must use a second factor. */
-export const ROLES = ['admin', 'branch_staff', 'auditor', 'merchant_owner', 'cashier', 'buyer', 'agent'] as const;
+export const ROLES = ['admin', 'branch_staff', 'auditor', 'merchant_owner', 'cashier', 'buyer', 'agent', 'customer'] as const;
 export type Role = (typeof ROLES)[number];
 
 export const PERMISSIONS = [
@@ -19,6 +19,16 @@ export const PERMISSIONS = [
   'terminal:write',
   'app:read',
   'app:write',
+  // payments: read transactions, merchants, fee plans, cards, settlements; write = manage them
+  'payment:read',
+  'payment:write',
+  // risk rules and the review queue
+  'risk:read',
+  'risk:write',
+  // run settlement, resolve reconciliation exceptions
+  'settlement:run',
+  // a customer pays (QR, payment code, account-to-account transfer) from the own accounts
+  'payment:pay',
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
@@ -29,13 +39,14 @@ export const ROLE_PERMISSIONS: Record<Role, readonly Permission[]> = {
   admin: PERMISSIONS,
   branch_staff: [
     'org:read', 'party:read', 'party:write', 'account:read', 'account:write', 'transfer:create', 'transfer:read', 'user:read', 'dashboard:read',
-    'terminal:read', 'terminal:write', 'app:read',
+    'terminal:read', 'terminal:write', 'app:read', 'payment:read', 'payment:write', 'risk:read', 'risk:write', 'settlement:run',
   ],
-  auditor: ['org:read', 'party:read', 'account:read', 'transfer:read', 'user:read', 'audit:read', 'dashboard:read', 'terminal:read', 'app:read'],
-  merchant_owner: [...READ_OWN, 'terminal:read'],
+  auditor: ['org:read', 'party:read', 'account:read', 'transfer:read', 'user:read', 'audit:read', 'dashboard:read', 'terminal:read', 'app:read', 'payment:read', 'risk:read'],
+  merchant_owner: [...READ_OWN, 'terminal:read', 'payment:read'],
   cashier: READ_OWN,
   buyer: READ_OWN,
   agent: READ_OWN,
+  customer: [...READ_OWN, 'payment:pay'],
 };
 
 /** Staff roles see data of their organisation subtree; the others only their own party's. */

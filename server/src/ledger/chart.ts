@@ -24,6 +24,9 @@ export const ACCOUNT_TYPES: readonly AccountType[] = [
   { code: 2001, key: 'customer_deposit', zh: '个人存款账户', en: 'Customer deposit', internal: false, normal: 'credit', flags: AccountFlags.history | AccountFlags.debits_must_not_exceed_credits },
   { code: 2002, key: 'merchant_settlement', zh: '商户结算账户', en: 'Merchant settlement', internal: false, normal: 'credit', flags: AccountFlags.history | AccountFlags.debits_must_not_exceed_credits },
   { code: 2003, key: 'agent_float', zh: '助农点备付金', en: 'Agent float', internal: false, normal: 'credit', flags: AccountFlags.history | AccountFlags.debits_must_not_exceed_credits },
+  // What card and QR sales owe a merchant until settlement. No balance limit: a refund after
+  // settlement may take it below zero, and the next settlement nets it.
+  { code: 2004, key: 'merchant_receivable', zh: '商户待清算款', en: 'Merchant receivable', internal: false, normal: 'credit', flags: AccountFlags.history },
 ];
 
 export interface TransferCode {
@@ -42,6 +45,9 @@ export const TRANSFER_CODES: readonly TransferCode[] = [
   { code: 6, key: 'settlement', zh: '商户结算', en: 'Merchant settlement' },
   { code: 7, key: 'adjustment', zh: '调账', en: 'Adjustment' },
   { code: 8, key: 'produce_payout', zh: '农产品收购付款', en: 'Produce payout' },
+  { code: 9, key: 'refund', zh: '退货', en: 'Refund' },
+  { code: 10, key: 'hold', zh: '预授权冻结', en: 'Pre-authorisation hold' },
+  { code: 11, key: 'reversal', zh: '冲正撤销', en: 'Reversal or void' },
 ];
 
 export function accountType(code: number): AccountType | undefined {

@@ -28,6 +28,10 @@ export const ConfigSchema = Type.Object({
   XIAOWEI_HEARTBEAT_KEEP_DAYS: Type.Integer({ minimum: 1, maximum: 3660, default: 14 }),
   // How often each process looks for commands other processes enqueued, to wake its push connections.
   XIAOWEI_PUSH_POLL_MS: Type.Integer({ minimum: 50, maximum: 60_000, default: 1000 }),
+  // Payments: the daily cut-off (Beijing time, HH:MM); a transaction from it on belongs to the next business date.
+  XIAOWEI_CUTOFF: Type.String({ pattern: '^([01][0-9]|2[0-3]):[0-5][0-9]$|^24:00$', default: '23:00' }),
+  // Payments: 'on' runs the risk rules on every payment; 'off' approves without them (never in production).
+  XIAOWEI_RISK: Type.Union([Type.Literal('on'), Type.Literal('off')], { default: 'on' }),
 });
 
 export type Config = Static<typeof ConfigSchema> & { dataDir: string; dialect: 'sqlite' | 'postgres' };

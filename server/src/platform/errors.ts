@@ -137,6 +137,13 @@ export const ERRORS = {
     en: 'No terminal in the target can take this update (it must be active and authorised for the app)',
   },
 
+  // payments (declines are answers with response codes, not errors; these are for requests refused outright)
+  // — payments: merchants, fee plans, cards (owner: merchants/cards part)
+  // — payments: terminal transaction engine, batches (owner: engine part)
+  // — payments: risk rules and reviews (owner: risk part)
+  // — payments: QR, payment codes, customer transfers (owner: QR part)
+  // — payments: settlement and reconciliation (owner: settlement part)
+
   // gateway (ISO 8583, channels, card switch)
 
   internal: { status: 500, zh: '系统内部错误，请联系管理员（{detail}）', en: 'Internal error; contact support ({detail})' },

@@ -1,4 +1,8 @@
 import { Migrator, sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import { paymentsMigration } from '../../payments/migration.js';
+import { qrMigration } from '../../payments/qr-migration.js';
+import { riskMigration } from '../../payments/risk-migration.js';
+import { settlementMigration } from '../../payments/settlement-migration.js';
 import { appsMigration } from '../../terminals/apps-migration.js';
 import { terminalProtocolMigration } from '../../terminals/protocol-migration.js';
 import { terminalsMigration } from '../../terminals/migration.js';
@@ -219,6 +223,10 @@ class StaticProvider implements MigrationProvider {
       '0004-terminals': terminalsMigration(this.dialect),
       '0005-terminal-protocol': terminalProtocolMigration(this.dialect),
       '0006-apps': appsMigration(this.dialect),
+      '0007-payments': paymentsMigration(this.dialect),
+      '0008-payments-risk': riskMigration(this.dialect),
+      '0009-payments-qr': qrMigration(this.dialect),
+      '0010-payments-settlement': settlementMigration(this.dialect),
     };
   }
 }
