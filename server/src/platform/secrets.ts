@@ -8,6 +8,9 @@ import path from 'node:path';
  * 0600). It never enters the database. Several processes must share the same key.
  */
 export class Secrets {
+  /** Derived keys by purpose: a few dozen purposes at most, and HKDF costs ~40 µs a call. */
+  private readonly derived = new Map<string, Buffer>();
+
   private constructor(private readonly master: Buffer) {}
 
   static load(options: { hexKey?: string | undefined; dataDir: string }): Secrets {
@@ -32,7 +35,12 @@ export class Secrets {
   }
 
   private derive(purpose: string): Buffer {
-    return Buffer.from(hkdfSync('sha256', this.master, Buffer.alloc(0), `xiaowei:${purpose}`, 32));
+    let key = this.derived.get(purpose);
+    if (!key) {
+      key = Buffer.from(hkdfSync('sha256', this.master, Buffer.alloc(0), `xiaowei:${purpose}`, 32));
+      this.derived.set(purpose, key);
+    }
+    return key;
   }
 
   /**
@@ -40,7 +48,8 @@ export class Secrets {
    * master key. Its own `key:` label space, so it never equals a key `encrypt`/`blindIndex` use.
    */
   deriveKey(purpose: string): Buffer {
-    return this.derive(`key:${purpose}`);
+    // A copy: the holder may wipe it; the cache must stay intact.
+    return Buffer.from(this.derive(`key:${purpose}`));
   }
 
   /** AES-256-GCM; the output is `v1.<iv>.<tag>.<ciphertext>` in base64url. */
