@@ -93,6 +93,17 @@ simulateCmd
   });
 
 program
+  .command('settle')
+  .description('settle merchants for a business date (idempotent) 商户日终结算（可重复执行）')
+  .requiredOption('--date <date>', 'business date YYYY-MM-DD 结算日期')
+  .option('--url <url>', 'database URL instead of the configured one 数据库地址 (postgres://… | sqlite:<file>)')
+  .option('--no-progress', 'no progress bars 不显示进度条')
+  .action(async (opts: { date: string; url?: string; progress: boolean }) => {
+    const { runSettleCommand } = await import('./settle.js');
+    process.exitCode = await runSettleCommand(opts);
+  });
+
+program
   .command('openapi')
   .description('print the OpenAPI document (JSON) 输出接口文档')
   .action(async () => {

@@ -48,6 +48,7 @@ export const TRANSFER_CODES: readonly TransferCode[] = [
   { code: 9, key: 'refund', zh: '退货', en: 'Refund' },
   { code: 10, key: 'hold', zh: '预授权冻结', en: 'Pre-authorisation hold' },
   { code: 11, key: 'reversal', zh: '冲正撤销', en: 'Reversal or void' },
+  { code: 12, key: 'customer_transfer', zh: '客户转账', en: 'Customer transfer' },
 ];
 
 export function accountType(code: number): AccountType | undefined {

@@ -1,7 +1,480 @@
-import { NO_RISK, type RiskEngine } from './contracts.js';
+/**
+ * The risk engine: evaluates the active and shadow rules of the transaction's organisation and
+ * its ancestors before money moves, and records every assessment that hit a rule.
+ *
+ * Rules are cached per process and reloaded when the sum of the rules' revisions changes (one
+ * cheap aggregate query at most once a second, started by an assessment; a change made through
+ * this process's routes reloads at once) — another process sees a change within about a second of
+ * its next assessment. Counts and sums (velocity, daily totals, the merchant's normal amount) are
+ * read from pay_transactions, so they are right across processes; only the kinds of rule that exist
+ * cost a query, and no rules cost none at all.
+ */
+import type { Kysely } from 'kysely';
+import { sql } from 'kysely';
+import { newId } from '../platform/ids.js';
+import { toSafeInt } from '../platform/int.js';
+import {
+  businessDate,
+  type ResponseCode,
+  type RiskContext,
+  type RiskDecision,
+  type RiskEngine,
+  type RiskHit,
+  type TxnStatus,
+  type TxnType,
+} from './contracts.js';
 import type { PaymentsDeps } from './deps.js';
+import {
+  ASSESSED_TYPES,
+  KIND_ORDER,
+  beijingMinutes,
+  businessDateRange,
+  declineCode,
+  distanceM,
+  hhmm,
+  inWindow,
+  reasons,
+  statistic,
+  type Reason,
+  type RuleKind,
+  type RuleMode,
+  type RuleOutcome,
+  type RuleParams,
+  type Scope,
+} from './risk-rules.js';
+import type { RiskTables } from './risk-tables.js';
 
-/** The risk engine the payments domain runs (filled in by the risk part). */
-export function createRiskEngine(_deps: Omit<PaymentsDeps, 'risk'>): RiskEngine & { close(): Promise<void> } {
-  return { ...NO_RISK, close: async () => undefined };
+/** A rule as the engine evaluates it: its current version. */
+export interface LoadedRule {
+  id: string;
+  org_id: string;
+  kind: RuleKind;
+  mode: Exclude<RuleMode, 'off'>;
+  version: number;
+  name: string;
+  outcome: RuleOutcome;
+  params: RuleParams[RuleKind];
+  /** allow/deny lists: card ids (tokens resolved at load). */
+  cardIds?: ReadonlySet<string>;
+}
+
+/** A hit of an allow list: approves, and is recorded, but is not a RiskHit (which declines or reviews). */
+export interface AllowHit {
+  rule_id: string;
+  version: number;
+  name: string;
+  shadow: boolean;
+  reason: Reason;
+}
+
+/** What assess answers: the contract's decision, plus the id of the recorded decision row and any allow-list hits. */
+export interface RiskDecisionRecord extends RiskDecision {
+  decision_id?: string;
+  allowed_by?: AllowHit[];
+}
+
+export interface RiskEngineImpl extends RiskEngine {
+  assess(ctx: RiskContext): Promise<RiskDecisionRecord>;
+  /** Reload the rules now (this process changed one). */
+  reload(): Promise<void>;
+  close(): Promise<void>;
+}
+
+const APPROVE: RiskDecision = { outcome: 'approve', code: '00', hits: [] };
+/** Statuses that count towards velocity and daily totals: approved, or held for review (funds reserved). */
+const COUNTED_STATUSES: TxnStatus[] = ['approved', 'held'];
+const NORMAL_TYPES: TxnType[] = ['sale', 'completion', 'qr_sale'];
+const POLL_US = 1_000_000;
+const NORMAL_TTL_US = 300_000_000;
+const TERMINAL_TTL_US = 30_000_000;
+const MINUTE_US = 60_000_000;
+const DAY_US = 86_400_000_000;
+
+type Db = Kysely<RiskTables>;
+
+export function createRiskEngine(deps: Omit<PaymentsDeps, 'risk'>): RiskEngineImpl {
+  const db = deps.db as Db;
+  let rules: LoadedRule[] | null = null;
+  let key: string | null = null;
+  let checkedAt = 0;
+  let loading: Promise<void> | null = null;
+  /** Organisation → itself and its ancestors (organisations never move). */
+  const lineage = new Map<string, ReadonlySet<string>>();
+  const terminalPlaces = new Map<string, { lat: number | null; lng: number | null; at: number }>();
+  const normals = new Map<string, { values: number[]; at: number }>();
+  const writer = new DecisionWriter(db);
+
+  async function revisionKey(): Promise<string> {
+    const r = await db
+      .selectFrom('risk_rules')
+      .select([sql<string>`count(*)`.as('n'), sql<string | null>`sum(revision)`.as('s')])
+      .executeTakeFirstOrThrow();
+    return `${String(r.n)}:${String(r.s ?? 0)}`;
+  }
+
+  async function load(): Promise<void> {
+    const k = await revisionKey();
+    if (k === key && rules) return;
+    const rows = await db
+      .selectFrom('risk_rules as r')
+      .innerJoin('risk_rule_versions as v', (j) => j.onRef('v.rule_id', '=', 'r.id').onRef('v.version', '=', 'r.version'))
+      .select(['r.id', 'r.org_id', 'r.kind', 'r.mode', 'r.version', 'r.created_at', 'v.name', 'v.outcome', 'v.params'])
+      .where('r.mode', '!=', 'off')
+      .execute();
+    const loaded: LoadedRule[] = rows
+      .map((r) => ({
+        id: r.id,
+        org_id: r.org_id,
+        kind: r.kind as RuleKind,
+        mode: r.mode as LoadedRule['mode'],
+        version: toSafeInt(r.version),
+        name: r.name,
+        outcome: r.outcome as RuleOutcome,
+        params: JSON.parse(r.params) as RuleParams[RuleKind],
+        created: toSafeInt(r.created_at),
+      }))
+      .sort((a, b) => KIND_ORDER[a.kind] - KIND_ORDER[b.kind] || a.created - b.created || a.id.localeCompare(b.id))
+      .map(({ created: _created, ...rule }) => rule);
+    // Lists may name cards by token: resolve to ids once per load.
+    const tokens = new Set<string>();
+    for (const r of loaded)
+      if (r.kind === 'allow_list' || r.kind === 'deny_list')
+        for (const c of (r.params as RuleParams['allow_list']).cards ?? []) tokens.add(c);
+    const byToken = new Map<string, string>();
+    if (tokens.size > 0) {
+      const list = [...tokens];
+      for (let i = 0; i < list.length; i += 500) {
+        const found = await db
+          .selectFrom('pay_cards')
+          .select(['id', 'token'])
+          .where('token', 'in', list.slice(i, i + 500))
+          .execute();
+        for (const f of found) byToken.set(f.token, f.id);
+      }
+      for (const r of loaded) {
+        if (r.kind !== 'allow_list' && r.kind !== 'deny_list') continue;
+        r.cardIds = new Set(((r.params as RuleParams['allow_list']).cards ?? []).map((c) => byToken.get(c) ?? c));
+      }
+    }
+    rules = loaded;
+    key = k;
+  }
+
+  /** The rules, reloaded when stale: the first load waits; later checks run in the background. */
+  async function current(): Promise<LoadedRule[]> {
+    const now = deps.now();
+    if (rules && now - checkedAt < POLL_US) return rules;
+    checkedAt = now;
+    if (!loading) loading = load().finally(() => (loading = null));
+    if (!rules) await loading;
+    else loading.catch(() => undefined);
+    return rules ?? [];
+  }
+
+  async function lineageOf(orgId: string): Promise<ReadonlySet<string>> {
+    const known = lineage.get(orgId);
+    if (known) return known;
+    const all = await db.selectFrom('organisations').select(['id', 'parent_id']).execute();
+    const parent = new Map(all.map((o) => [o.id, o.parent_id]));
+    const out = new Set<string>();
+    for (let at: string | null | undefined = orgId; at && !out.has(at); at = parent.get(at)) out.add(at);
+    if (parent.has(orgId)) lineage.set(orgId, out);
+    return out;
+  }
+
+  async function terminalPlace(terminalId: string, now: number): Promise<{ lat: number | null; lng: number | null }> {
+    const cached = terminalPlaces.get(terminalId);
+    if (cached && now - cached.at < TERMINAL_TTL_US) return cached;
+    const row = await db.selectFrom('terminals').select(['lat_e6', 'lng_e6']).where('id', '=', terminalId).executeTakeFirst();
+    const place = {
+      lat: row?.lat_e6 == null ? null : toSafeInt(row.lat_e6),
+      lng: row?.lng_e6 == null ? null : toSafeInt(row.lng_e6),
+      at: now,
+    };
+    terminalPlaces.set(terminalId, place);
+    return place;
+  }
+
+  const subjectOf = (ctx: RiskContext, scope: Scope): string | null =>
+    scope === 'card' ? ctx.card_id : scope === 'terminal' ? ctx.terminal_id : ctx.merchant_party_id;
+
+  /** Counted transactions of a subject since a moment (for velocity) — or of a business date. */
+  async function counted(
+    scope: Scope,
+    subject: string,
+    types: readonly string[],
+    range: { since: number; until: number; date?: string },
+  ): Promise<{ count: number; sum: number }> {
+    let q = db
+      .selectFrom('pay_transactions')
+      .select([sql<string>`count(*)`.as('n'), sql<string | null>`sum(amount)`.as('s')])
+      .where('status', 'in', COUNTED_STATUSES)
+      .where('type', 'in', [...types] as TxnType[]);
+    if (scope === 'merchant') {
+      q = q.where('merchant_party_id', '=', subject);
+      // The (merchant_party_id, business_date) index: narrow to the dates the range touches.
+      const dates = [...new Set([businessDate(range.since, deps.cutoffMinutes), businessDate(range.until, deps.cutoffMinutes)])];
+      q = q.where('business_date', 'in', range.date ? [range.date] : dates);
+    } else q = q.where(scope === 'card' ? 'card_id' : 'terminal_id', '=', subject);
+    if (!range.date || scope !== 'merchant') q = q.where('created_at', '>', range.since).where('created_at', '<=', range.until);
+    const r = await q.executeTakeFirstOrThrow();
+    return { count: toSafeInt(r.n), sum: r.s === null ? 0 : toSafeInt(r.s) };
+  }
+
+  async function normalOf(merchant: string, days: number, now: number): Promise<number[]> {
+    const k = `${merchant}:${days}`;
+    const cached = normals.get(k);
+    if (cached && now - cached.at < NORMAL_TTL_US) return cached.values;
+    const from = businessDate(now - days * DAY_US, deps.cutoffMinutes);
+    const rows = await db
+      .selectFrom('pay_transactions')
+      .select('amount')
+      .where('merchant_party_id', '=', merchant)
+      .where('business_date', '>=', from)
+      .where('status', '=', 'approved')
+      .where('type', 'in', NORMAL_TYPES)
+      .where('created_at', '>', now - days * DAY_US)
+      .execute();
+    const values = rows.map((r) => toSafeInt(r.amount));
+    normals.set(k, { values, at: now });
+    if (normals.size > 10_000) normals.delete(normals.keys().next().value!);
+    return values;
+  }
+
+  /** Evaluates one rule: the reason when it hits, else null. */
+  async function evaluate(
+    rule: LoadedRule,
+    ctx: RiskContext,
+    memo: Map<string, Promise<{ count: number; sum: number }>>,
+  ): Promise<Reason | null> {
+    const p = rule.params;
+    if ('types' in p && p.types && !(p.types as readonly string[]).includes(ctx.type)) return null;
+    if (!('types' in p && p.types) && !(ASSESSED_TYPES as readonly string[]).includes(ctx.type)) return null;
+    const memoised = (k: string, f: () => Promise<{ count: number; sum: number }>) => {
+      let v = memo.get(k);
+      if (!v) memo.set(k, (v = f()));
+      return v;
+    };
+    switch (rule.kind) {
+      case 'allow_list':
+      case 'deny_list': {
+        const l = p as RuleParams['allow_list'];
+        const say = rule.kind === 'allow_list' ? reasons.allow : reasons.deny;
+        if (ctx.card_id && rule.cardIds?.has(ctx.card_id)) return say('card');
+        if (ctx.card_id && !rule.cardIds && l.cards?.includes(ctx.card_id)) return say('card');
+        if (ctx.terminal_id && l.terminals?.includes(ctx.terminal_id)) return say('terminal');
+        if (ctx.merchant_party_id && l.merchants?.includes(ctx.merchant_party_id)) return say('merchant');
+        return null;
+      }
+      case 'amount_limit': {
+        const a = p as RuleParams['amount_limit'];
+        const subject = subjectOf(ctx, a.scope);
+        if (!subject || (a.ids && !a.ids.includes(subject))) return null;
+        return ctx.amount > a.max_amount ? reasons.amount(a.scope, ctx.amount, a.max_amount) : null;
+      }
+      case 'daily_total': {
+        const d = p as RuleParams['daily_total'];
+        const subject = subjectOf(ctx, d.scope);
+        if (!subject || (d.ids && !d.ids.includes(subject))) return null;
+        // Cheap first: the amount alone over the limit needs no query.
+        if (ctx.amount <= d.max_total) {
+          const date = businessDate(ctx.at, deps.cutoffMinutes);
+          const [since, until] = businessDateRange(date, deps.cutoffMinutes);
+          const types = d.types ?? ASSESSED_TYPES;
+          const sofar = await memoised(`d:${d.scope}:${subject}:${types.join(',')}`, () =>
+            counted(d.scope, subject, types, { since: since - 1, until: until - 1, date }),
+          );
+          if (sofar.sum + ctx.amount <= d.max_total) return null;
+          return reasons.daily(d.scope, sofar.sum + ctx.amount, d.max_total);
+        }
+        return reasons.daily(d.scope, ctx.amount, d.max_total);
+      }
+      case 'velocity': {
+        const v = p as RuleParams['velocity'];
+        const subject = subjectOf(ctx, v.scope);
+        if (!subject || (v.ids && !v.ids.includes(subject))) return null;
+        const types = v.types ?? ASSESSED_TYPES;
+        const since = ctx.at - v.window_minutes * MINUTE_US;
+        const sofar = await memoised(`v:${v.scope}:${subject}:${v.window_minutes}:${types.join(',')}`, () =>
+          counted(v.scope, subject, types, { since, until: ctx.at }),
+        );
+        const count = sofar.count + 1;
+        return count > v.max_count ? reasons.velocity(v.scope, count, v.window_minutes, v.max_count) : null;
+      }
+      case 'time_window': {
+        const t = p as RuleParams['time_window'];
+        const minute = beijingMinutes(ctx.at);
+        if (!inWindow(minute, t.from, t.to)) return null;
+        if (t.amount_above !== undefined && ctx.amount <= t.amount_above) return null;
+        return reasons.time(t.from, t.to, hhmm(minute), t.amount_above);
+      }
+      case 'outside_area': {
+        const o = p as RuleParams['outside_area'];
+        if (!ctx.terminal_id) return null;
+        const hasCoords = typeof ctx.lat_e6 === 'number' && typeof ctx.lng_e6 === 'number';
+        if (!hasCoords) return o.require_location ? reasons.noLocation() : null;
+        const place = await terminalPlace(ctx.terminal_id, ctx.at);
+        // A terminal without a registered place cannot be outside it.
+        if (place.lat === null || place.lng === null) return null;
+        const d = distanceM(place.lat, place.lng, ctx.lat_e6!, ctx.lng_e6!);
+        return d > o.radius_m ? reasons.area(d, o.radius_m) : null;
+      }
+      case 'amount_vs_normal': {
+        const n = p as RuleParams['amount_vs_normal'];
+        if (!ctx.merchant_party_id) return null;
+        const values = await normalOf(ctx.merchant_party_id, n.days, ctx.at);
+        if (values.length < n.min_samples) return null;
+        const normal = statistic(values, n.statistic);
+        if (BigInt(ctx.amount) * 100n <= BigInt(normal) * BigInt(n.factor_pct)) return null;
+        return reasons.normal(ctx.amount, normal, n.factor_pct, n.statistic, values.length, n.days);
+      }
+    }
+  }
+
+  async function assess(ctx: RiskContext): Promise<RiskDecisionRecord> {
+    const all = await current();
+    if (all.length === 0) return APPROVE;
+    const orgs = await lineageOf(ctx.org_id);
+    const applicable = all.filter((r) => orgs.has(r.org_id));
+    if (applicable.length === 0) return APPROVE;
+
+    const memo = new Map<string, Promise<{ count: number; sum: number }>>();
+    const allowed: AllowHit[] = [];
+    // An active allow list short-circuits: nothing else is evaluated.
+    for (const rule of applicable) {
+      if (rule.kind !== 'allow_list') continue;
+      const reason = await evaluate(rule, ctx, memo);
+      if (reason) allowed.push({ rule_id: rule.id, version: rule.version, name: rule.name, shadow: rule.mode === 'shadow', reason });
+    }
+    if (allowed.some((a) => !a.shadow)) {
+      const decision: RiskDecisionRecord = { ...APPROVE, allowed_by: allowed };
+      decision.decision_id = await writer.write(ctx, decision);
+      return decision;
+    }
+
+    const reasonsOf = await Promise.all(
+      applicable.map((rule) => (rule.kind === 'allow_list' ? Promise.resolve(null) : evaluate(rule, ctx, memo))),
+    );
+    const hits: RiskHit[] = [];
+    let outcome: RiskDecision['outcome'] = 'approve';
+    let code: ResponseCode = '00';
+    applicable.forEach((rule, i) => {
+      const reason = reasonsOf[i];
+      if (!reason) return;
+      const shadow = rule.mode === 'shadow';
+      const ruleOutcome = rule.outcome === 'review' ? 'review' : 'decline';
+      hits.push({ rule_id: rule.id, version: rule.version, name: rule.name, outcome: ruleOutcome, shadow, reason });
+      if (shadow) return;
+      if (ruleOutcome === 'decline' && outcome !== 'decline') {
+        outcome = 'decline';
+        code = declineCode(rule.kind);
+      } else if (ruleOutcome === 'review' && outcome === 'approve') {
+        outcome = 'review';
+        code = '09';
+      }
+    });
+    if (hits.length === 0 && allowed.length === 0) return APPROVE;
+    const decision: RiskDecisionRecord = { outcome, code, hits, ...(allowed.length > 0 ? { allowed_by: allowed } : {}) };
+    decision.decision_id = await writer.write(ctx, decision);
+    return decision;
+  }
+
+  return {
+    assess,
+    // Counts are read from pay_transactions, which the engine has committed by now: nothing to do.
+    record: () => undefined,
+    async reload() {
+      checkedAt = deps.now();
+      await (loading ?? Promise.resolve());
+      key = null;
+      await load();
+    },
+    async close() {
+      await writer.idle();
+    },
+  };
+}
+
+/**
+ * Decision rows: an assessment's write joins those of the same tick in one insert, so a burst of
+ * hits costs one commit; each caller waits for its row.
+ */
+class DecisionWriter {
+  private queue: { decision: RiskTables['risk_decisions']; hits: RiskTables['risk_hits'][]; done: (e?: unknown) => void }[] = [];
+  private flushing: Promise<void> | undefined;
+
+  constructor(private readonly db: Db) {}
+
+  write(ctx: RiskContext, d: RiskDecisionRecord): Promise<string> {
+    const id = newId();
+    const hits: RiskTables['risk_hits'][] = [
+      ...(d.allowed_by ?? []).map((a) => ({
+        decision_id: id,
+        rule_id: a.rule_id,
+        version: a.version,
+        outcome: 'approve',
+        shadow: a.shadow ? 1 : 0,
+        at: ctx.at,
+      })),
+      ...d.hits.map((h) => ({
+        decision_id: id,
+        rule_id: h.rule_id,
+        version: h.version,
+        outcome: h.outcome,
+        shadow: h.shadow ? 1 : 0,
+        at: ctx.at,
+      })),
+    ];
+    const row: RiskTables['risk_decisions'] = {
+      id,
+      at: ctx.at,
+      org_id: ctx.org_id,
+      type: ctx.type,
+      amount: ctx.amount,
+      merchant_party_id: ctx.merchant_party_id,
+      terminal_id: ctx.terminal_id,
+      card_id: ctx.card_id,
+      account_id: ctx.account_id,
+      outcome: d.outcome,
+      code: d.code,
+      hits: JSON.stringify({ hits: d.hits, allowed_by: d.allowed_by ?? [] }),
+    };
+    return new Promise((resolve, reject) => {
+      this.queue.push({
+        decision: row,
+        hits,
+        done: (e) => (e ? reject(e instanceof Error ? e : new Error('risk decision write failed')) : resolve(id)),
+      });
+      if (!this.flushing) this.flushing = new Promise((r) => setImmediate(r)).then(() => this.flush());
+    });
+  }
+
+  async idle(): Promise<void> {
+    while (this.flushing) await this.flushing;
+  }
+
+  private async flush(): Promise<void> {
+    while (this.queue.length > 0) {
+      // 12 columns a decision: 200 stay well under SQLite's bound-parameter limit.
+      const batch = this.queue.splice(0, 200);
+      try {
+        const hits = batch.flatMap((b) => b.hits);
+        await this.db.transaction().execute(async (trx) => {
+          await trx
+            .insertInto('risk_decisions')
+            .values(batch.map((b) => b.decision))
+            .execute();
+          for (let i = 0; i < hits.length; i += 300)
+            await trx
+              .insertInto('risk_hits')
+              .values(hits.slice(i, i + 300))
+              .execute();
+        });
+        for (const b of batch) b.done();
+      } catch (error) {
+        for (const b of batch) b.done(error);
+      }
+    }
+    this.flushing = undefined;
+  }
 }

@@ -139,10 +139,70 @@ export const ERRORS = {
 
   // payments (declines are answers with response codes, not errors; these are for requests refused outright)
   // — payments: merchants, fee plans, cards (owner: merchants/cards part)
+  fee_plan_not_found: { status: 404, zh: '费率方案不存在', en: 'No such fee plan' },
+  fee_plan_exists: { status: 409, zh: '本机构已有同名费率方案：{detail}', en: 'A fee plan of this name exists in the organisation: {detail}' },
+  fee_plan_invalid: { status: 400, zh: '费率方案无效：{detail}', en: 'Invalid fee plan: {detail}' },
+  fee_plan_retired: { status: 409, zh: '费率方案已停用，不能用于新商户', en: 'The fee plan is retired and cannot be given to merchants' },
+  merchant_not_found: { status: 404, zh: '收单商户不存在', en: 'No such acquiring merchant' },
+  merchant_party_invalid: {
+    status: 422,
+    zh: '该客户不能签约为收单商户（须为您管辖范围内、角色为商户或代理点的客户）',
+    en: 'This party cannot be enrolled as a merchant (it must be a merchant or agent party within your scope)',
+  },
+  merchant_settlement_account_invalid: {
+    status: 400,
+    zh: '结算账户必须是该商户名下的商户结算账户（2002）：{detail}',
+    en: 'The settlement account must be a merchant settlement account (2002) of this party: {detail}',
+  },
+  merchant_exists: { status: 409, zh: '该客户已签约为收单商户，且签约信息不同', en: 'The party is already an acquiring merchant with other terms' },
+  card_not_found: { status: 404, zh: '银行卡不存在', en: 'No such card' },
+  card_account_invalid: {
+    status: 422,
+    zh: '卡片须绑定该客户名下的个人存款账户（2001）',
+    en: 'A card must draw on a customer deposit account (2001) of the same party',
+  },
+  card_party_invalid: { status: 422, zh: '持卡人须为您管辖范围内的客户', en: 'The cardholder must be a customer party within your scope' },
+  card_pin_weak: { status: 400, zh: '密码过于简单：{detail}', en: 'The PIN is too easy to guess: {detail}' },
+  card_status_invalid: { status: 409, zh: '卡片当前状态（{detail}）不允许此操作', en: 'The card’s state ({detail}) does not allow this' },
   // — payments: terminal transaction engine, batches (owner: engine part)
+  payment_transaction_not_found: { status: 404, zh: '交易不存在', en: 'No such transaction' },
+  payment_batch_not_found: { status: 404, zh: '批次不存在：{detail}', en: 'No such batch: {detail}' },
+  payment_batch_not_uploadable: {
+    status: 409,
+    zh: '该批次不需要或不能再上送（{detail}）；只有结算不平的已结批次可上送一次',
+    en: 'This batch cannot be uploaded ({detail}); only a closed batch whose totals did not balance is uploaded, once',
+  },
+  payment_batch_busy: { status: 409, zh: '批次正在结算，请稍后重试', en: 'The batch is being closed; try again' },
+  payment_request_reused: {
+    status: 409,
+    zh: '此客户端请求号已用于另一笔不同的请求',
+    en: 'This client id was already used for a different request',
+  },
   // — payments: risk rules and reviews (owner: risk part)
+  risk_rule_not_found: { status: 404, zh: '风控规则不存在', en: 'No such risk rule' },
+  risk_rule_invalid: { status: 400, zh: '风控规则无效：{detail}', en: 'Invalid risk rule: {detail}' },
+  risk_review_not_found: { status: 404, zh: '待审核交易不存在', en: 'No such transaction for review' },
+  risk_review_not_pending: { status: 409, zh: '该交易已不在待审核状态（{detail}）', en: 'The transaction is no longer waiting for review ({detail})' },
   // — payments: QR, payment codes, customer transfers (owner: QR part)
+  payment_qr_invalid: { status: 400, zh: '二维码无效：{detail}', en: 'Invalid QR code: {detail}' },
+  payment_qr_not_ours: { status: 422, zh: '该二维码不是本行商户的收款码', en: 'This QR code is not a merchant code of this bank' },
+  payment_qr_order_unknown: { status: 404, zh: '收款订单不存在', en: 'No such QR order' },
+  payment_qr_order_closed: { status: 409, zh: '收款订单已{detail}，不能再付款', en: 'The QR order is {detail}; it cannot be paid' },
+  payment_qr_amount_required: { status: 400, zh: '静态收款码须输入金额', en: 'A static QR code needs the amount to be entered' },
+  payment_qr_amount_mismatch: { status: 400, zh: '金额与收款订单不符', en: 'The amount differs from the QR order' },
+  payment_account_not_own: { status: 403, zh: '只能使用本人的存款账户', en: 'Only your own deposit account can be used' },
+  payment_transfer_target_invalid: { status: 422, zh: '收款账户不存在或不能收款', en: 'The receiving account does not exist or cannot receive' },
+  payment_customer_required: { status: 403, zh: '此用户未关联客户', en: 'This user is not linked to a customer' },
+  payment_qr_client_id_reused: { status: 409, zh: '该客户端编号已用于另一笔不同的请求', en: 'This client id was already used for a different request' },
+  payment_qr_merchant_inactive: { status: 422, zh: '商户未开通收单或已停用', en: 'The merchant is not enrolled for acquiring or is suspended' },
   // — payments: settlement and reconciliation (owner: settlement part)
+  recon_exception_resolved: { status: 409, zh: '该对账差错已处理（{detail}）', en: 'This reconciliation exception is already resolved ({detail})' },
+  recon_note_required: { status: 400, zh: '核销或备注处理必须填写说明', en: 'A write-off or a note needs a note' },
+  recon_action_unavailable: {
+    status: 422,
+    zh: '此差错不能用该方式处理：{detail}',
+    en: 'This exception cannot be resolved this way: {detail}',
+  },
 
   // gateway (ISO 8583, channels, card switch)
 

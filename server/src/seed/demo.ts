@@ -9,6 +9,7 @@ import { createLedger, type Ledger, type TransferInput } from '../ledger/index.j
 import { BANK_ACCOUNTS } from './bootstrap.js';
 import type { Database } from '../platform/db/database.js';
 import { DemoClock } from './demo-clock.js';
+import { seedDemoPayments } from './demo-payments.js';
 import { chinaDay, chinaDayStartMicros, generateHistory, isoDay } from './demo-history.js';
 import { DEFAULT_SCALE, buildWorld, type DemoScale, type DemoWorld } from './demo-world.js';
 import { silentProgress, stderrProgress, type ProgressFactory } from './progress.js';
@@ -34,7 +35,7 @@ export interface DemoLogin {
   password: string;
 }
 
-export const DEMO_USERS = { staff: 'demo.staff', merchant: 'demo.merchant', cashier: 'demo.cashier' } as const;
+export const DEMO_USERS = { staff: 'demo.staff', merchant: 'demo.merchant', cashier: 'demo.cashier', customer: 'demo.customer' } as const;
 
 /** Parties and organisations are written in transactions of this many. */
 const WRITE_CHUNK = 250;
@@ -122,6 +123,7 @@ export async function seedDemo(ctx: CliContext, bankId: string, options: DemoOpt
       await ledger.drain();
     }
 
+    await seedDemoPayments(ctx, bankId, log); // payments: fee plans, merchants enrolled, cards (before the users, which mark a complete demo)
     const logins = await createDemoUsers(db, world, orgIds, history.takings);
     const roles = {
       customers: world.customers.length,
@@ -346,6 +348,8 @@ async function createDemoUsers(
     },
     { username: DEMO_USERS.cashier, display_name: `${merchant.name} 收银员 (demo)`, role: 'cashier' as const, merchant_id: merchant.id },
     { username: DEMO_USERS.staff, display_name: `${branch.name}演示柜员 Demo staff`, role: 'branch_staff' as const, merchant_id: null },
+    // The first customer, who also holds the first demo card: pays by QR and transfers on /m/pay.
+    { username: DEMO_USERS.customer, display_name: `${world.customers[0]!.name} (demo)`, role: 'customer' as const, merchant_id: world.customers[0]!.id },
   ];
   const logins: DemoLogin[] = [];
   // All or none, created last: their presence marks a complete demo.

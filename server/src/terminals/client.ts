@@ -634,4 +634,36 @@ export class TerminalClient {
       done,
     };
   }
+
+  // ─── Payments (server/src/payments/engine-routes.ts; appended by the payments engine part) ────
+
+  /** A terminal payment request, `POST /api/v1/terminal/pay/<path>` (sale, balance, void, refund, …): a TxnReply or a batch answer. */
+  pay<T = Record<string, unknown>>(path: string, body: unknown): Promise<T> {
+    return this.request<T>('POST', `/api/v1/terminal/pay/${path}`, body);
+  }
+
+  /** An ISO 9564 format 4 PIN block (32 hex digits) under this session's PIN key, as a PIN pad forms it. */
+  async pinBlock(pin: string, pan: string): Promise<string> {
+    if (!this.session) throw new Error('not signed on');
+    return formatFourPinBlock(this.session.keys.pin, pin, pan);
+  }
+}
+
+/**
+ * ISO 9564 format 4: E(K, E(K, PIN field) xor PAN field), AES-128. PIN field: 4, length, PIN, fill
+ * A to 8 bytes, 8 random bytes; PAN field: PAN length − 12, the PAN, zeros to 16 bytes. One AES
+ * block is the first block of AES-CBC with a zero IV (WebCrypto has no ECB).
+ */
+export async function formatFourPinBlock(key: Key, pin: string, pan: string): Promise<string> {
+  if (!/^\d{4,12}$/.test(pin)) throw new Error('a PIN is 4 to 12 digits');
+  if (!/^\d{12,19}$/.test(pan)) throw new Error('a PAN is 12 to 19 digits');
+  const field = new Uint8Array(16);
+  field.set(fromHex(`4${pin.length.toString(16)}${pin}${'A'.repeat(14 - pin.length)}`)!, 0);
+  field.set(globalThis.crypto.getRandomValues(new Uint8Array(8)), 8);
+  const panField = fromHex(`${pan.length - 12}${pan}`.padEnd(32, '0'))!;
+  const aes = async (b: Uint8Array): Promise<Uint8Array> => new Uint8Array(await subtle().encrypt({ name: 'AES-CBC', iv: new Uint8Array(16) }, key, bytes(b))).subarray(0, 16);
+  const intermediate = await aes(field);
+  field.fill(0);
+  const block = await aes(intermediate.map((b, i) => b ^ panField[i]!));
+  return toHex(block).toUpperCase();
 }

@@ -1,4 +1,5 @@
 import { Migrator, sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import { engineMigration } from '../../payments/engine-migration.js';
 import { paymentsMigration } from '../../payments/migration.js';
 import { qrMigration } from '../../payments/qr-migration.js';
 import { riskMigration } from '../../payments/risk-migration.js';
@@ -227,6 +228,7 @@ class StaticProvider implements MigrationProvider {
       '0008-payments-risk': riskMigration(this.dialect),
       '0009-payments-qr': qrMigration(this.dialect),
       '0010-payments-settlement': settlementMigration(this.dialect),
+      '0011-payments-engine': engineMigration(this.dialect),
     };
   }
 }

@@ -1,0 +1,197 @@
+/**
+ * How each engine transaction maps to ledger transfers, and how a claimed (in-flight) row is
+ * settled: its transfers go to the ledger in one call, then the row is finalised — approved, or
+ * declined with its claim's side effects undone. Everything here is computed from the stored rows
+ * alone, so any process may settle any in-flight row again (the transfer ids derive from the
+ * transaction id: a second settlement finds `exists`, or the same recorded rejection).
+ */
+import type { Kysely } from 'kysely';
+import { XiaoweiError } from '../platform/errors.js';
+import type { TransferInput, TransferResult } from '../ledger/index.js';
+import { PAY_CODES, completeHold, holdTransfer, releaseHold, returnTransfers, saleTransfers, type PostingAccounts } from './postings.js';
+import { PREAUTH_HOLD_DAYS, type ResponseCode, type TxnStatus } from './contracts.js';
+import type { PaymentsDeps } from './deps.js';
+import { IN_FLIGHT, findById, newAuthCode, replyOf, toTxnRow, type EngineDb, type TxnRow } from './engine-rows.js';
+import { loadMerchant, type LoadedMerchant } from './merchants.js';
+import { write } from './engine-writer.js';
+
+export const HOLD_SECONDS = PREAUTH_HOLD_DAYS * 86_400;
+
+export type LedgerOutcome = { ok: true } | { ok: false; result: TransferResult };
+
+/** One ledger call; `exists` (a retry) counts as success; the failure reported is the chain's own. */
+export async function post(deps: Pick<PaymentsDeps, 'ledger'>, transfers: readonly TransferInput[]): Promise<LedgerOutcome> {
+  if (transfers.length === 0) return { ok: true };
+  const results = await deps.ledger.createTransfers(transfers);
+  const failures = results.filter((r) => r.result !== 'exists');
+  if (failures.length === 0) return { ok: true };
+  const own = failures.find((r) => r.result !== 'linked_event_failed') ?? failures[0]!;
+  return { ok: false, result: own.result };
+}
+
+/** The response code a ledger refusal means to a cardholder or cashier. */
+export function codeForLedger(result: TransferResult): ResponseCode {
+  switch (result) {
+    case 'exceeds_credits':
+      return '51';
+    case 'debit_account_closed':
+    case 'credit_account_closed':
+      return '05';
+    case 'pending_transfer_expired':
+    case 'pending_transfer_already_posted':
+    case 'pending_transfer_already_voided':
+    case 'pending_transfer_not_found':
+      return '22';
+    default:
+      return '96';
+  }
+}
+
+/** The transfers of a row (its original for void, refund, completion, their voids and reversal). */
+export function transfersOf(row: TxnRow, original: TxnRow | undefined, accounts: PostingAccounts): TransferInput[] {
+  switch (row.type) {
+    case 'sale':
+    case 'qr_sale':
+      // A held sale reserves the funds until a reviewer decides (engine-held.ts).
+      return row.pending_transfer_id ? [holdTransfer(row.id, accounts, row.amount, HOLD_SECONDS)] : saleTransfers(row.id, accounts, row.amount, row.fee);
+    case 'preauth':
+      return [holdTransfer(row.id, accounts, row.amount, HOLD_SECONDS)];
+    case 'completion':
+      return completeHold(row.id, need(original).pending_transfer_id!, accounts, row.amount, row.fee);
+    case 'preauth_void':
+      return [releaseHold(row.id, need(original).pending_transfer_id!, accounts)];
+    case 'void':
+    case 'completion_void':
+      return returnTransfers(row.id, accounts, row.amount, row.fee, PAY_CODES.reversal);
+    case 'refund':
+      return returnTransfers(row.id, accounts, row.amount, row.fee, PAY_CODES.refund);
+    case 'reversal': {
+      const o = need(original);
+      if (o.type === 'preauth' || (o.pending_transfer_id && o.auth_code === null)) return [releaseHold(row.id, o.pending_transfer_id!, accounts)];
+      if (row.amount === 0) return [];
+      return returnTransfers(row.id, accounts, row.amount, row.fee, PAY_CODES.reversal);
+    }
+    default:
+      return [];
+  }
+}
+
+function need(original: TxnRow | undefined): TxnRow {
+  if (!original) throw new Error('the original transaction is missing');
+  return original;
+}
+
+/** The status an original goes back to when the transaction that changed it fails. */
+function restoredStatus(original: TxnRow, failure: TransferResult): TxnStatus {
+  if (failure === 'pending_transfer_expired') return 'expired';
+  if (original.type === 'sale' && original.pending_transfer_id && original.auth_code === null) return 'held';
+  return original.refunded_amount > 0 && original.refunded_amount >= original.amount ? 'refunded' : 'approved';
+}
+
+/**
+ * Undoes what a claim did besides inserting its row, inside the finalising transaction: the
+ * card's daily usage, the original's status, a refund's count on its original.
+ */
+async function compensate(trx: EngineDb, row: TxnRow, original: TxnRow | undefined, failure: TransferResult): Promise<void> {
+  if ((row.type === 'sale' || row.type === 'preauth') && row.card_id) {
+    await trx
+      .updateTable('pay_card_usage')
+      .set((eb) => ({ amount: eb('amount', '-', row.amount), count: eb('count', '-', 1) }))
+      .where('card_id', '=', row.card_id)
+      .where('business_date', '=', row.business_date)
+      .execute();
+  }
+  if (!original) return;
+  if (row.type === 'refund') {
+    await trx
+      .updateTable('pay_transactions')
+      .set((eb) => ({ refunded_amount: eb('refunded_amount', '-', row.amount), refunded_fee: eb('refunded_fee', '-', row.fee), status: 'approved', updated_at: row.updated_at }))
+      .where('id', '=', original.id)
+      .execute();
+    return;
+  }
+  const changed: Partial<Record<TxnRow['type'], TxnStatus>> = { void: 'voided', completion_void: 'voided', preauth_void: 'voided', completion: 'completed', reversal: 'reversed' };
+  const to = changed[row.type];
+  if (to) {
+    await trx
+      .updateTable('pay_transactions')
+      .set({ status: restoredStatus(original, failure), updated_at: row.updated_at })
+      .where('id', '=', original.id)
+      .where('status', '=', to)
+      .execute();
+  }
+}
+
+export interface SettleOptions {
+  batchNo: number | null;
+  /** The row's merchant when the caller has it already (saves a read). */
+  merchant?: LoadedMerchant | undefined;
+  /** Called with the row once approved (risk counters). */
+  onApproved?: (row: TxnRow) => void;
+}
+
+/**
+ * Settles an in-flight row: one ledger call, then the row's final state and reply. Safe to call
+ * from several requests (or processes) at once: the ledger answers the same outcome to each, and
+ * only one finalising update matches `reply = ''`; the others read the winner's row.
+ */
+export async function settle(deps: PaymentsDeps, row: TxnRow, options: SettleOptions): Promise<TxnRow> {
+  const db = deps.db as EngineDb;
+  const original = row.original_id ? await findById(db, row.original_id) : undefined;
+  const merchant = options.merchant ?? (row.merchant_party_id ? await loadMerchant(db as Kysely<unknown>, row.merchant_party_id) : undefined);
+  if (!merchant || !row.account_id) throw new XiaoweiError('internal', `transaction ${row.id} has no merchant or account`);
+  const accounts: PostingAccounts = { customer: row.account_id, receivable: merchant.receivable_account_id };
+  const outcome = await post(deps, transfersOf(row, original, accounts));
+  const now = deps.now();
+  const held = (row.type === 'sale' || row.type === 'qr_sale') && row.pending_transfer_id !== null;
+  const final: TxnRow = outcome.ok
+    ? {
+        ...row,
+        status: held ? 'held' : 'approved',
+        response_code: held ? '09' : '00',
+        auth_code: held ? null : newAuthCode(),
+        updated_at: now,
+      }
+    : { ...row, status: 'declined', response_code: codeForLedger(outcome.result), pending_transfer_id: null, hold_expires_at: null, updated_at: now };
+  final.reply = JSON.stringify(replyOf(final, options.batchNo));
+  const won = await write(deps, async (trx) => {
+    const done = await trx
+      .updateTable('pay_transactions')
+      .set({
+        status: final.status,
+        response_code: final.response_code,
+        auth_code: final.auth_code,
+        pending_transfer_id: final.pending_transfer_id,
+        hold_expires_at: final.hold_expires_at,
+        reply: final.reply,
+        updated_at: now,
+      })
+      .where('id', '=', row.id)
+      .where('reply', '=', IN_FLIGHT)
+      .executeTakeFirst();
+    if (Number(done.numUpdatedRows) !== 1) return false;
+    if (!outcome.ok) await compensate(trx, final, original, outcome.result);
+    return true;
+  });
+  if (!won) {
+    const winner = await findById(db, row.id);
+    return winner ?? final;
+  }
+  if (outcome.ok && !held) options.onApproved?.(final);
+  return final;
+}
+
+/** The batch number of a batch id (for replies of rows settled outside their request). */
+export async function batchNoOf(db: EngineDb, batchId: string | null): Promise<number | null> {
+  if (!batchId) return null;
+  const b = await db.selectFrom('pay_batches').select('batch_no').where('id', '=', batchId).executeTakeFirst();
+  return b ? Number(b.batch_no) : null;
+}
+
+/** Settles a row found in flight (a retry, a reversal or a status query met it), then re-reads it. */
+export async function settleInFlight(deps: PaymentsDeps, row: TxnRow): Promise<TxnRow> {
+  if (row.reply !== IN_FLIGHT) return row;
+  const db = deps.db as EngineDb;
+  const settled = await settle(deps, row, { batchNo: await batchNoOf(db, row.batch_id) });
+  return toTxnRow(settled);
+}

@@ -1,0 +1,587 @@
+/**
+ * The terminal transaction engine: sale, balance inquiry, void, refund, pre-authorisation and its
+ * void, completion and its void, and reversal, each exactly once per (terminal, client id).
+ *
+ * Order of a money-moving request, chosen so that a crash loses nothing acknowledged and never
+ * counts twice (docs in report-engine / ARCHITECTURE):
+ *  1. reads and checks (merchant, card, PIN, limits, risk) — nothing that moves money;
+ *  2. the claim: ONE database transaction inserts the row in flight (`reply = ''`, no auth code)
+ *     under the unique (client_scope, client_id) and applies the row's side effects (the card's
+ *     daily usage, the original's new state). A second identical request meets the row;
+ *  3. ONE ledger call with the row's transfers (ids derive from the row id: idempotent);
+ *  4. the finalising update (`where reply = ''`): approved with an auth code, or declined with the
+ *     claim's side effects undone in the same database transaction.
+ * Nothing is acknowledged before step 4 commits. A crash between 2 and 4 leaves an in-flight row
+ * that the next request touching it (a retry, a reversal, a status query) settles by repeating 3
+ * and 4 — the ledger answers `exists` or the same recorded refusal, so it never counts twice.
+ */
+import { sql, type Kysely } from 'kysely';
+import { keyHandleFromBlob, type KeyHandle } from '../crypto/index.js';
+import { XiaoweiError } from '../platform/errors.js';
+import { newId } from '../platform/ids.js';
+import type { TerminalPrincipal } from '../terminals/contracts.js';
+import { type BatchRow, openBatch } from './batches.js';
+import { PAN_PURPOSE, cardProblem, findCardByPan, verifyCardPin, type CardRow } from './card-access.js';
+import {
+  COMPLETION_MAX_PERCENT,
+  RESPONSE_CODES,
+  businessDate,
+  feeFor,
+  refundFee,
+  type ResponseCode,
+  type RiskContext,
+  type RiskDecision,
+  type TxnReply,
+  type TxnType,
+} from './contracts.js';
+import type { PaymentsDeps } from './deps.js';
+import { HOLD_SECONDS, batchNoOf, settle, settleInFlight } from './engine-ledger.js';
+import { write } from './engine-writer.js';
+import {
+  IN_FLIGHT,
+  REVERSED_BEFORE_ARRIVAL,
+  duplicateReply,
+  findByClient,
+  findById,
+  newAuthCode,
+  replyOf,
+  requestHash,
+  toTxnRow,
+  type EngineDb,
+  type TxnRow,
+} from './engine-rows.js';
+import { loadMerchant, type LoadedMerchant } from './merchants.js';
+
+/** Who sends a terminal request: the MAC-verified terminal, its signed-on operator and the request's sequence number. */
+export interface TerminalRequest {
+  terminal: TerminalPrincipal;
+  /** The terminal operator; null for a staff action (reconciliation's reversal). */
+  operatorId: string | null;
+  /** The protocol sequence number: the transaction's trace number (null outside the terminal protocol). */
+  seq: number | null;
+}
+
+export interface CardInput {
+  pan: string;
+  expiry: string;
+}
+
+type Trx = EngineDb;
+/** A claim's side effect: null when done, a response code to decline instead, 'retry' to decide again. */
+type ClaimEffect = (trx: Trx, row: TxnRow) => Promise<ResponseCode | 'retry' | null>;
+
+type Decision =
+  | { final: ResponseCode; patch?: Partial<TxnRow>; balance?: number }
+  | { proceed: Partial<TxnRow>; claim?: ClaimEffect; risk?: RiskContext };
+
+class Declined extends Error {
+  constructor(readonly code: ResponseCode | 'retry') {
+    super(code);
+  }
+}
+
+const db = (deps: PaymentsDeps): EngineDb => deps.db as EngineDb;
+
+// ─── Small caches: the session's PIN key (immutable per session) ────────────────────────────────
+
+const pinKeys = new Map<string, KeyHandle>();
+
+async function sessionPinKey(deps: PaymentsDeps, sessionId: string): Promise<KeyHandle | undefined> {
+  const cached = pinKeys.get(sessionId);
+  if (cached) return cached;
+  const s = await db(deps).selectFrom('terminal_sessions').select('pin_key').where('id', '=', sessionId).executeTakeFirst();
+  if (!s) return undefined;
+  const handle = keyHandleFromBlob(s.pin_key);
+  if (pinKeys.size > 10_000) pinKeys.clear();
+  pinKeys.set(sessionId, handle);
+  return handle;
+}
+
+// ─── The common path ────────────────────────────────────────────────────────────────────────────
+
+/** The answer to a request whose client id is already taken. */
+async function answerExisting(deps: PaymentsDeps, existing: TxnRow, type: TxnType, hash: string): Promise<TxnReply> {
+  if (existing.request_hash === REVERSED_BEFORE_ARRIVAL) {
+    // The terminal reversed this client id before the original arrived: the late original is refused.
+    return { ...(JSON.parse(existing.reply) as TxnReply), type };
+  }
+  if (existing.request_hash !== hash || existing.type !== type) return duplicateReply(existing, type, existing.client_id, deps.now());
+  const row = existing.reply === IN_FLIGHT ? await settleInFlight(deps, existing) : existing;
+  return JSON.parse(row.reply) as TxnReply;
+}
+
+function baseRow(deps: PaymentsDeps, req: TerminalRequest, type: TxnType, clientId: string, hash: string, batch: BatchRow, nowUs: number): TxnRow {
+  return {
+    id: newId(),
+    type,
+    status: 'declined',
+    response_code: '96',
+    client_scope: req.terminal.terminal_id,
+    client_id: clientId,
+    request_hash: hash,
+    reply: IN_FLIGHT,
+    terminal_id: req.terminal.terminal_id,
+    merchant_party_id: req.terminal.owner_party_id,
+    org_id: req.terminal.org_id,
+    batch_id: batch.id,
+    operator_id: req.operatorId,
+    card_id: null,
+    card_last4: null,
+    account_id: null,
+    counter_account_id: null,
+    amount: 0,
+    fee: 0,
+    refunded_amount: 0,
+    refunded_fee: 0,
+    original_id: null,
+    trace_no: req.seq,
+    auth_code: null,
+    pending_transfer_id: null,
+    hold_expires_at: null,
+    risk: null,
+    business_date: businessDate(nowUs, deps.cutoffMinutes),
+    settlement_id: null,
+    created_at: nowUs,
+    updated_at: nowUs,
+  };
+}
+
+/** Inserts a row that is final already (a decline, a balance inquiry, an acknowledged reversal). */
+async function insertFinal(deps: PaymentsDeps, row: TxnRow, batchNo: number, extra: { balance?: number } = {}): Promise<TxnReply | TxnRow> {
+  const reply = replyOf(row, batchNo, extra);
+  try {
+    await write(deps, (trx) => trx.insertInto('pay_transactions').values({ ...row, reply: JSON.stringify(reply) }).execute());
+    return reply;
+  } catch (error) {
+    const existing = await findByClient(db(deps), row.client_scope, row.client_id);
+    if (existing) return existing;
+    throw error;
+  }
+}
+
+/**
+ * Runs one terminal transaction request: the stored answer for a known client id, else the
+ * checks (`decide`), the claim, the ledger call and the final state.
+ */
+async function run(
+  deps: PaymentsDeps,
+  req: TerminalRequest,
+  type: TxnType,
+  clientId: string,
+  fields: readonly unknown[],
+  decide: (base: TxnRow, merchant: LoadedMerchant, batch: BatchRow) => Promise<Decision>,
+): Promise<TxnReply> {
+  const hash = requestHash(type, fields);
+  const d = db(deps);
+  const known = await findByClient(d, req.terminal.terminal_id, clientId);
+  if (known) return answerExisting(deps, known, type, hash);
+
+  const nowUs = deps.now();
+  const batch = await openBatch(d, req.terminal.terminal_id, nowUs);
+  const merchant = await loadMerchant(d as Kysely<unknown>, req.terminal.owner_party_id);
+  for (let attempt = 0; ; attempt++) {
+    const base = baseRow(deps, req, type, clientId, hash, batch, nowUs);
+    // A reversal undoes what was done: it is processed even for a merchant suspended meanwhile.
+    if (!merchant || (merchant.status !== 'active' && type !== 'reversal')) {
+      const out = await insertFinal(deps, { ...base, response_code: '03' }, batch.batch_no);
+      return 'clientId' in out ? out : answerExisting(deps, out, type, hash);
+    }
+    const decision = await decide(base, merchant, batch);
+
+    if ('final' in decision) {
+      const row: TxnRow = { ...base, ...decision.patch, status: decision.final === '00' ? 'approved' : 'declined', response_code: decision.final };
+      if (decision.final === '00') row.auth_code = newAuthCode();
+      const out = await insertFinal(deps, row, batch.batch_no, decision.balance === undefined ? {} : { balance: decision.balance });
+      return 'clientId' in out ? out : answerExisting(deps, out, type, hash);
+    }
+
+    const row: TxnRow = { ...base, ...decision.proceed };
+    try {
+      await write(deps, async (trx) => {
+        await trx.insertInto('pay_transactions').values(row).execute();
+        const refused = decision.claim ? await decision.claim(trx, row) : null;
+        if (refused) throw new Declined(refused);
+      });
+    } catch (error) {
+      if (error instanceof Declined) {
+        if (error.code === 'retry' && attempt < 5) continue;
+        const code: ResponseCode = error.code === 'retry' ? '96' : error.code;
+        const out = await insertFinal(deps, { ...row, pending_transfer_id: null, hold_expires_at: null, response_code: code }, batch.batch_no);
+        return 'clientId' in out ? out : answerExisting(deps, out, type, hash);
+      }
+      const existing = await findByClient(d, req.terminal.terminal_id, clientId);
+      if (existing) return answerExisting(deps, existing, type, hash);
+      throw error;
+    }
+    const risk = decision.risk;
+    const final = await settle(deps, row, { batchNo: batch.batch_no, merchant, ...(risk ? { onApproved: () => deps.risk.record(risk) } : {}) });
+    return JSON.parse(final.reply) as TxnReply;
+  }
+}
+
+// ─── Cards ──────────────────────────────────────────────────────────────────────────────────────
+
+/** Off-us '91'; the card's state; the terminal's expiry; the PIN (required for every card transaction of the bank's own cards). */
+async function checkCard(deps: PaymentsDeps, req: TerminalRequest, input: CardInput, pinBlock: string | undefined): Promise<{ code?: ResponseCode; card?: CardRow }> {
+  const card = await findCardByPan(db(deps) as Kysely<unknown>, deps.secrets, input.pan);
+  if (!card) return { code: '91' };
+  const problem = cardProblem(card, deps.now());
+  if (problem) return { code: problem, card };
+  if (input.expiry !== card.expiry) return { code: '14', card };
+  if (!pinBlock) return { code: '55', card };
+  const key = await sessionPinKey(deps, req.terminal.session_id);
+  if (!key) return { code: '96', card };
+  const pin = await verifyCardPin(deps, card, Buffer.from(pinBlock, 'hex'), key, 4, input.pan);
+  if (pin === 'locked') return { code: '75', card };
+  if (pin === 'wrong') return { code: '55', card };
+  return { card };
+}
+
+const cardPatch = (card: CardRow | undefined): Partial<TxnRow> => (card ? { card_id: card.id, card_last4: card.last4, account_id: card.account_id } : {});
+
+/** Reserves the amount in the card's daily usage, or answers '61' when the daily limit would be passed. */
+function reserveUsage(card: CardRow): ClaimEffect {
+  return async (trx, row) => {
+    const result = await sql`
+      insert into pay_card_usage (card_id, business_date, amount, count) values (${card.id}, ${row.business_date}, ${row.amount}, 1)
+      on conflict (card_id, business_date) do update set amount = pay_card_usage.amount + excluded.amount, count = pay_card_usage.count + 1
+      where pay_card_usage.amount + excluded.amount <= ${card.daily_limit}`.execute(trx);
+    return Number(result.numAffectedRows ?? 0n) === 1 ? null : '61';
+  };
+}
+
+function riskContext(row: TxnRow, lat?: number, lng?: number): RiskContext {
+  return {
+    type: row.type,
+    amount: row.amount,
+    at: row.created_at,
+    org_id: row.org_id,
+    merchant_party_id: row.merchant_party_id,
+    terminal_id: row.terminal_id,
+    card_id: row.card_id,
+    account_id: row.account_id,
+    ...(lat !== undefined && lng !== undefined ? { lat_e6: Math.round(lat * 1e6), lng_e6: Math.round(lng * 1e6) } : {}),
+  };
+}
+
+/** Card, PIN, per-transaction limit and risk for sale and pre-auth; the claim reserves the daily limit. */
+async function cardPayment(
+  deps: PaymentsDeps,
+  req: TerminalRequest,
+  base: TxnRow,
+  input: { amount: number; card: CardInput; pinBlock?: string | undefined; lat?: number | undefined; lng?: number | undefined },
+  shape: (row: TxnRow, decision: RiskDecision) => Partial<TxnRow> | ResponseCode,
+): Promise<Decision> {
+  const checked = await checkCard(deps, req, input.card, input.pinBlock);
+  const patch = { card_last4: input.card.pan.slice(-4), ...cardPatch(checked.card), amount: input.amount };
+  if (checked.code || !checked.card) return { final: checked.code ?? '96', patch };
+  const card = checked.card;
+  if (input.amount > card.per_txn_limit || input.amount > card.daily_limit) return { final: '61', patch };
+  const row = { ...base, ...patch };
+  const ctx = riskContext(row, input.lat, input.lng);
+  const decision = await deps.risk.assess(ctx);
+  const riskJson = decision.hits.length > 0 || decision.outcome !== 'approve' ? JSON.stringify(decision) : null;
+  if (decision.outcome === 'decline') return { final: decision.code, patch: { ...patch, risk: riskJson } };
+  const shaped = shape(row, decision);
+  if (typeof shaped === 'string') return { final: shaped, patch: { ...patch, risk: riskJson } };
+  return { proceed: { ...patch, ...shaped, risk: riskJson }, claim: reserveUsage(card), risk: ctx };
+}
+
+/**
+ * The card number as it enters the request hash: its keyed blind index, never the PAN (a plain
+ * hash of a PAN is easy to reverse). The PIN block (random fill in format 4) and the position are
+ * not part of the request: a retry with the PIN entered again is the same request.
+ */
+const panKey = (deps: PaymentsDeps, pan: string): string => deps.secrets.blindIndex(PAN_PURPOSE, pan);
+
+// ─── The transaction set ────────────────────────────────────────────────────────────────────────
+
+export interface SaleInput {
+  clientId: string;
+  amount: number;
+  card: CardInput;
+  pinBlock?: string | undefined;
+  lat?: number | undefined;
+  lng?: number | undefined;
+}
+
+export function sale(deps: PaymentsDeps, req: TerminalRequest, input: SaleInput): Promise<TxnReply> {
+  const fields = [input.amount, panKey(deps, input.card.pan), input.card.expiry];
+  return run(deps, req, 'sale', input.clientId, fields, (base, merchant) =>
+    cardPayment(deps, req, base, input, (row, decision) => {
+      const fee = feeFor(merchant.fee_plan, row.amount);
+      if (decision.outcome === 'review') return { fee, pending_transfer_id: `${row.id}:hold`, hold_expires_at: row.created_at + HOLD_SECONDS * 1_000_000 };
+      return { fee };
+    }),
+  );
+}
+
+export function preauth(deps: PaymentsDeps, req: TerminalRequest, input: SaleInput): Promise<TxnReply> {
+  const fields = [input.amount, panKey(deps, input.card.pan), input.card.expiry];
+  return run(deps, req, 'preauth', input.clientId, fields, (base) =>
+    cardPayment(deps, req, base, input, (row, decision) => {
+      // A pre-auth is a hold already: a rule asking for review declines it (the cashier may try a sale).
+      if (decision.outcome === 'review') return '59';
+      return { pending_transfer_id: `${row.id}:hold`, hold_expires_at: row.created_at + HOLD_SECONDS * 1_000_000 };
+    }),
+  );
+}
+
+/** Balance inquiry: card and PIN; the available balance (posted credits − posted and pending debits). */
+export function balance(deps: PaymentsDeps, req: TerminalRequest, input: { clientId: string; card: CardInput; pinBlock: string }): Promise<TxnReply> {
+  const fields = [panKey(deps, input.card.pan), input.card.expiry];
+  return run(deps, req, 'balance', input.clientId, fields, async () => {
+    const checked = await checkCard(deps, req, input.card, input.pinBlock);
+    const patch = cardPatch(checked.card);
+    if (checked.code || !checked.card) return { final: checked.code ?? '96', patch };
+    const [account] = await deps.ledger.lookupAccounts([checked.card.account_id]);
+    if (!account) return { final: '96', patch };
+    return { final: '00', patch, balance: account.credits_posted - account.debits_posted - account.debits_pending };
+  });
+}
+
+/** The original a void/refund/completion names, settled if it was in flight, its hold's expiry applied. */
+async function loadOriginal(deps: PaymentsDeps, originalId: string): Promise<TxnRow | undefined> {
+  const found = await findById(db(deps), originalId);
+  if (!found) return undefined;
+  return refreshExpiry(deps, await settleInFlight(deps, found));
+}
+
+/** Holds past their expiry show 'expired' (the ledger's sweep voids the pending transfer). */
+export async function refreshExpiry(deps: PaymentsDeps, row: TxnRow): Promise<TxnRow> {
+  const holding = (row.type === 'preauth' && row.status === 'approved') || (row.status === 'held' && row.pending_transfer_id !== null);
+  if (!holding || row.hold_expires_at === null || row.hold_expires_at > deps.now()) return row;
+  const now = deps.now();
+  await db(deps).updateTable('pay_transactions').set({ status: 'expired', updated_at: now }).where('id', '=', row.id).where('status', '=', row.status).execute();
+  return { ...row, status: 'expired', updated_at: now };
+}
+
+/** Moves the original from one state to another inside the claim, or declines with `code`. */
+function transition(originalId: string, from: TxnRow['status'], to: TxnRow['status'], code: ResponseCode | 'retry', refunded: number | null = null): ClaimEffect {
+  return async (trx, row) => {
+    let q = trx.updateTable('pay_transactions').set({ status: to, updated_at: row.created_at }).where('id', '=', originalId).where('status', '=', from);
+    if (refunded !== null) q = q.where('refunded_amount', '=', refunded);
+    const done = await q.executeTakeFirst();
+    return Number(done.numUpdatedRows) === 1 ? null : code;
+  };
+}
+
+const fromOriginal = (o: TxnRow): Partial<TxnRow> => ({ original_id: o.id, card_id: o.card_id, card_last4: o.card_last4, account_id: o.account_id });
+
+/** Sale void (消费撤销): same terminal, same open batch, the full amount, an approved sale not refunded. */
+export function voidSale(deps: PaymentsDeps, req: TerminalRequest, input: { clientId: string; originalId: string }): Promise<TxnReply> {
+  return run(deps, req, 'void', input.clientId, [input.originalId], async (_base, _m, batch) => {
+    const o = await loadOriginal(deps, input.originalId);
+    if (!o || o.terminal_id !== req.terminal.terminal_id || (o.type !== 'sale' && o.type !== 'qr_sale')) return { final: '25' };
+    const patch = { ...fromOriginal(o), amount: o.amount, fee: o.fee };
+    if (o.batch_id !== batch.id) return { final: '77', patch };
+    if (o.status !== 'approved' || o.refunded_amount > 0 || o.auth_code === null) return { final: '22', patch };
+    return { proceed: patch, claim: transition(o.id, 'approved', 'voided', '22', 0) };
+  });
+}
+
+/** Refund (退货): partial and repeated, total ≤ the original, any later day, sales/completions/QR sales of this merchant. */
+export function refund(deps: PaymentsDeps, req: TerminalRequest, input: { clientId: string; originalId: string; amount: number }): Promise<TxnReply> {
+  return run(deps, req, 'refund', input.clientId, [input.originalId, input.amount], async () => {
+    const o = await loadOriginal(deps, input.originalId);
+    if (!o || o.merchant_party_id !== req.terminal.owner_party_id || !['sale', 'completion', 'qr_sale'].includes(o.type)) return { final: '25' };
+    const fee = refundFee(o, input.amount);
+    const patch = { ...fromOriginal(o), amount: input.amount, fee };
+    if (o.auth_code === null || (o.status !== 'approved' && o.status !== 'refunded')) return { final: '22', patch };
+    if (o.refunded_amount + input.amount > o.amount) return { final: '64', patch };
+    const full = o.refunded_amount + input.amount === o.amount;
+    return {
+      proceed: patch,
+      // Optimistic: the original must still have the refunded total read above, else decide again.
+      claim: async (trx, row) => {
+        const done = await trx
+          .updateTable('pay_transactions')
+          .set({ refunded_amount: o.refunded_amount + input.amount, refunded_fee: o.refunded_fee + fee, status: full ? 'refunded' : 'approved', updated_at: row.created_at })
+          .where('id', '=', o.id)
+          .where('status', '=', 'approved')
+          .where('refunded_amount', '=', o.refunded_amount)
+          .executeTakeFirst();
+        return Number(done.numUpdatedRows) === 1 ? null : 'retry';
+      },
+    };
+  });
+}
+
+/** Pre-auth void: an approved, unexpired, uncompleted pre-auth of this merchant; the hold is released. */
+export function preauthVoid(deps: PaymentsDeps, req: TerminalRequest, input: { clientId: string; originalId: string }): Promise<TxnReply> {
+  return run(deps, req, 'preauth_void', input.clientId, [input.originalId], async () => {
+    const o = await loadOriginal(deps, input.originalId);
+    if (!o || o.merchant_party_id !== req.terminal.owner_party_id || o.type !== 'preauth') return { final: '25' };
+    const patch = { ...fromOriginal(o), amount: o.amount };
+    if (o.status !== 'approved' || o.pending_transfer_id === null) return { final: '22', patch };
+    return { proceed: patch, claim: transition(o.id, 'approved', 'voided', '22') };
+  });
+}
+
+/**
+ * Completion: up to COMPLETION_MAX_PERCENT of the hold ('61' above), once ('22' after), before the
+ * hold expires ('22'); the fee is on the completed amount.
+ */
+export function completion(deps: PaymentsDeps, req: TerminalRequest, input: { clientId: string; originalId: string; amount: number }): Promise<TxnReply> {
+  return run(deps, req, 'completion', input.clientId, [input.originalId, input.amount], async (base, merchant) => {
+    const o = await loadOriginal(deps, input.originalId);
+    if (!o || o.merchant_party_id !== req.terminal.owner_party_id || o.type !== 'preauth') return { final: '25' };
+    const fee = feeFor(merchant.fee_plan, input.amount);
+    const patch = { ...fromOriginal(o), amount: input.amount, fee };
+    if (o.status !== 'approved' || o.pending_transfer_id === null) return { final: '22', patch };
+    if (BigInt(input.amount) * 100n > BigInt(o.amount) * BigInt(COMPLETION_MAX_PERCENT)) return { final: '61', patch };
+    const ctx = riskContext({ ...base, ...patch });
+    const decision = await deps.risk.assess(ctx);
+    const riskJson = decision.hits.length > 0 || decision.outcome !== 'approve' ? JSON.stringify(decision) : null;
+    if (decision.outcome !== 'approve') return { final: decision.outcome === 'decline' ? decision.code : '59', patch: { ...patch, risk: riskJson } };
+    return { proceed: { ...patch, risk: riskJson }, claim: transition(o.id, 'approved', 'completed', '22'), risk: ctx };
+  });
+}
+
+/** Completion void: like a sale void (same terminal, same open batch, full amount). The pre-auth's hold stays consumed. */
+export function completionVoid(deps: PaymentsDeps, req: TerminalRequest, input: { clientId: string; originalId: string }): Promise<TxnReply> {
+  return run(deps, req, 'completion_void', input.clientId, [input.originalId], async (_base, _m, batch) => {
+    const o = await loadOriginal(deps, input.originalId);
+    if (!o || o.terminal_id !== req.terminal.terminal_id || o.type !== 'completion') return { final: '25' };
+    const patch = { ...fromOriginal(o), amount: o.amount, fee: o.fee };
+    if (o.batch_id !== batch.id) return { final: '77', patch };
+    if (o.status !== 'approved' || o.refunded_amount > 0 || o.auth_code === null) return { final: '22', patch };
+    return { proceed: patch, claim: transition(o.id, 'approved', 'voided', '22', 0) };
+  });
+}
+
+/**
+ * Reversal (冲正): the terminal had no answer to `originalClientId`. Undoes the original if it had
+ * an effect (a sale, completion or QR sale: the money goes back with the fee; a pre-auth or a held
+ * sale: the hold is released); acknowledges ('00') when there is nothing to undo; when the
+ * original has not arrived, stores it as reversed so that a late original is refused. Voids,
+ * refunds, pre-auth voids and completion voids are not undone by reversal ('12': the terminal
+ * should not send one — CUP sends none for refunds; a void is corrected by a new sale).
+ */
+export function reversal(deps: PaymentsDeps, req: TerminalRequest, input: { clientId: string; originalClientId: string }): Promise<TxnReply> {
+  return run(deps, req, 'reversal', input.clientId, [input.originalClientId], async (base, _m, batch) => {
+    const found = await findByClient(db(deps), req.terminal.terminal_id, input.originalClientId);
+    if (!found) {
+      // Not arrived (yet): store the original's client id as reversed, then acknowledge.
+      const placeholder: TxnRow = { ...base, id: newId(), type: 'sale', client_id: input.originalClientId, request_hash: REVERSED_BEFORE_ARRIVAL, status: 'reversed', response_code: '22', trace_no: null };
+      const placeholderReply = replyOf(placeholder, batch.batch_no);
+      try {
+        await db(deps).insertInto('pay_transactions').values({ ...placeholder, reply: JSON.stringify(placeholderReply) }).execute();
+      } catch {
+        // The original arrived meanwhile: decide again with it.
+        const again = await findByClient(db(deps), req.terminal.terminal_id, input.originalClientId);
+        if (!again) throw new Error('reversal placeholder refused');
+        return reverseOf(deps, again);
+      }
+      return { final: '00', patch: { original_id: placeholder.id } };
+    }
+    return reverseOf(deps, found);
+  });
+}
+
+async function reverseOf(deps: PaymentsDeps, found: TxnRow): Promise<Decision> {
+  const o = await refreshExpiry(deps, await settleInFlight(deps, found));
+  const patch: Partial<TxnRow> = { ...fromOriginal(o) };
+  if (o.request_hash === REVERSED_BEFORE_ARRIVAL || o.status === 'declined' || o.status === 'reversed' || o.status === 'expired' || o.type === 'balance') {
+    return { final: '00', patch };
+  }
+  if (o.type === 'sale' || o.type === 'qr_sale' || o.type === 'completion') {
+    if (o.status === 'held') return { proceed: { ...patch, amount: o.amount }, claim: transition(o.id, 'held', 'reversed', 'retry') };
+    if (o.status === 'voided') return { final: '00', patch };
+    if (o.status !== 'approved' && o.status !== 'refunded') return { final: '22', patch };
+    const amount = o.amount - o.refunded_amount;
+    const fee = o.fee - o.refunded_fee;
+    return { proceed: { ...patch, amount, fee }, claim: transition(o.id, o.status, 'reversed', 'retry', o.refunded_amount) };
+  }
+  if (o.type === 'preauth') {
+    if (o.status === 'voided') return { final: '00', patch };
+    if (o.status !== 'approved') return { final: '22', patch };
+    return { proceed: { ...patch, amount: o.amount }, claim: transition(o.id, 'approved', 'reversed', 'retry') };
+  }
+  return { final: '12', patch };
+}
+
+/**
+ * Reverses a host transaction for staff (reconciliation's `reverse_host`: the terminal never
+ * completed it). The same logic as a terminal reversal, under the original's terminal with the
+ * client id `staff-reversal:<txn id>` — so doing it twice reverses once. Answers the reversal's
+ * TxnReply ('00' also when there was nothing left to undo; '12' for types reversal does not undo).
+ */
+export async function reverseHostTransaction(deps: PaymentsDeps, txnId: string, actorId: string): Promise<TxnReply> {
+  const o = await findById(db(deps), txnId);
+  if (!o || !o.terminal_id || !o.merchant_party_id || o.request_hash === REVERSED_BEFORE_ARRIVAL) throw new XiaoweiError('payment_transaction_not_found');
+  const req: TerminalRequest = {
+    terminal: { terminal_id: o.terminal_id, serial: '', owner_party_id: o.merchant_party_id, org_id: o.org_id, group_ids: [], session_id: '', operator: null },
+    operatorId: null,
+    seq: null,
+  };
+  void actorId; // audited by the calling route
+  return run(deps, req, 'reversal', `staff-reversal:${o.id}`, [o.id], async () => {
+    const fresh = await findById(db(deps), o.id);
+    return reverseOf(deps, fresh ?? o);
+  });
+}
+
+// ─── Reads for the terminal ─────────────────────────────────────────────────────────────────────
+
+/** A transaction of this terminal, as its reply now stands (reprint; the outcome of a held one). */
+export async function terminalTransaction(deps: PaymentsDeps, terminalId: string, id: string): Promise<TxnReply | undefined> {
+  const found = await findById(db(deps), id);
+  if (!found || found.terminal_id !== terminalId || found.request_hash === REVERSED_BEFORE_ARRIVAL) return undefined;
+  const row = await refreshExpiry(deps, await settleInFlight(deps, found));
+  return replyOf(row, await batchNoOf(db(deps), row.batch_id));
+}
+
+/** The transactions of a batch, oldest first, as replies. */
+export async function batchTransactions(deps: PaymentsDeps, batch: BatchRow): Promise<TxnReply[]> {
+  const rows = await db(deps)
+    .selectFrom('pay_transactions')
+    .selectAll()
+    .where('batch_id', '=', batch.id)
+    .where('request_hash', '!=', REVERSED_BEFORE_ARRIVAL)
+    .orderBy('created_at')
+    .orderBy('id')
+    .execute();
+  const out: TxnReply[] = [];
+  for (const r of rows) {
+    const row = await refreshExpiry(deps, toTxnRow(r));
+    out.push(replyOf(row, batch.batch_no));
+  }
+  return out;
+}
+
+/** Every response code, for documentation. */
+export const ENGINE_RESPONSE_CODES = Object.keys(RESPONSE_CODES) as ResponseCode[];
+
+// ─── Housekeeping ───────────────────────────────────────────────────────────────────────────────
+
+/** A claim this old whose request has not finished is taken to have lost its process. */
+export const STALE_IN_FLIGHT_US = 10_000_000;
+
+/**
+ * Settles in-flight rows older than STALE_IN_FLIGHT_US (their process died between the claim and
+ * the final update: the ledger call is repeated, idempotently) and marks holds past their expiry
+ * 'expired'. Run periodically by the engine's routes plugin; returns what it did.
+ */
+export async function sweepEngine(deps: PaymentsDeps, limit = 500): Promise<{ settled: number; expired: number }> {
+  const d = db(deps);
+  const now = deps.now();
+  const stale = await d
+    .selectFrom('pay_transactions')
+    .selectAll()
+    .where('status', '=', 'declined')
+    .where('response_code', '=', '96')
+    .where('reply', '=', IN_FLIGHT)
+    .where('created_at', '<', now - STALE_IN_FLIGHT_US)
+    .limit(limit)
+    .execute();
+  for (const r of stale) await settleInFlight(deps, toTxnRow(r));
+  const lapsed = await d
+    .updateTable('pay_transactions')
+    .set({ status: 'expired', updated_at: now })
+    .where((eb) => eb.or([eb.and([eb('status', '=', 'approved'), eb('type', '=', 'preauth')]), eb('status', '=', 'held')]))
+    .where('hold_expires_at', 'is not', null)
+    .where('hold_expires_at', '<=', now)
+    .executeTakeFirst();
+  return { settled: stale.length, expired: Number(lapsed.numUpdatedRows) };
+}

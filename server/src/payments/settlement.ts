@@ -1,0 +1,605 @@
+/**
+ * Merchant settlement for a date: set-based SQL over the date's rows, one ledger transfer per
+ * merchant, idempotent and crash-safe.
+ *
+ * Which transactions a run for date D settles (per merchant, by its cycle):
+ *   T0 — every unsettled transaction of business date ≤ D (so D's own transactions on D's run);
+ *   T1 — every unsettled transaction of business date ≤ D − 1 (D's transactions on the run for D + 1).
+ * "≤" rather than "=": anything that arrived late (a held sale approved after its date's run, a
+ * refund after a carried settlement) goes into the next settlement instead of being lost.
+ *
+ * A run, in three steps, each safe to repeat:
+ *   1. one database transaction: claim a row `stl:<D>:<merchant>` (status open) for every merchant
+ *      with due rows and no settlement for D yet; stamp the due rows with that id; sum the stamped
+ *      rows (GROUP BY settlement); fix the totals — net > 0 → pending, net = 0 → settled (no
+ *      transfer), net < 0 → carried (no transfer; the rows are unstamped again, so the next
+ *      settlement nets them against new sales);
+ *   2. the ledger transfers receivable → settlement account for every pending row (any date:
+ *      this is also how a crashed run completes); ids are `<settlement id>:settle`, so a transfer
+ *      that committed before a crash answers `exists`;
+ *   3. the rows whose transfer stands become settled.
+ * A second run for D finds every merchant already has its row and changes nothing.
+ *
+ * What each stamped row counts for (see `KIND` below), each by its own effect on the receivable, so
+ * the settlement's net is exactly the receivable's change whatever order things happened in: sales
+ * (sale, completion, qr_sale that were approved — voided/reversed/refunded later or not: amount and
+ * fee), refunds (amount and the fee returned), reversals (voids, completion voids and reversals that
+ * moved money back: their amount and returned fee). A voided sale and its void in one settlement
+ * thus net to zero; split over two settlements each counts where it is.
+ */
+import { sql, type Kysely } from 'kysely';
+import { reconcilePending } from './reconciliation.js';
+import type { SettlementDeps, SettlementScope } from './settlement-types.js';
+import type { TransferInput } from '../ledger/index.js';
+import { XiaoweiError } from '../platform/errors.js';
+import { toSafeInt } from '../platform/int.js';
+import type { PaymentsSharedTables } from './contracts.js';
+import { settlementTransfer } from './postings.js';
+import type { SettlementTables } from './settlement-migration.js';
+
+export type SettlementDb = Kysely<SettlementTables & PaymentsSharedTables & { parties: { id: string; name: string } }>;
+export type SettlementRow = SettlementTables['pay_settlements'];
+
+export const SALE_TYPES = ['sale', 'completion', 'qr_sale'] as const;
+export const UNDO_TYPES = ['void', 'completion_void', 'reversal'] as const;
+const CLAIM_TYPES = [...SALE_TYPES, 'refund', ...UNDO_TYPES];
+const TRANSFER_CHUNK = 1000;
+const LOCK_KEY = 7_310_001;
+
+export const DATE_PATTERN = '^\\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\\d|3[01])$';
+
+/** The settlement id of a merchant for a date: also the stamp on its rows and the ledger transfer's stem. */
+export const settlementId = (date: string, merchantPartyId: string): string => `stl:${date}:${merchantPartyId}`;
+
+/** Throws validation_failed unless `date` is a real calendar date YYYY-MM-DD. */
+export function checkDate(date: string): void {
+  const d = new Date(`${date}T00:00:00Z`);
+  if (!new RegExp(DATE_PATTERN).test(date) || Number.isNaN(d.getTime()) || d.toISOString().slice(0, 10) !== date) {
+    throw new XiaoweiError('validation_failed', `date must be YYYY-MM-DD, got ${date}`);
+  }
+}
+
+export function previousDate(date: string): string {
+  return new Date(Date.parse(`${date}T00:00:00Z`) - 86_400_000).toISOString().slice(0, 10);
+}
+
+const list = (xs: readonly string[]) => sql.join(xs.map((x) => sql.lit(x)));
+
+/**
+ * What a stamped row `t` counts as, by its own effect on the receivable: 'sale' (a sale, completion
+ * or QR sale that was approved — later voided, reversed or refunded ones too: the undoing row counts
+ * on its own), 'refund' (amount, and the fee returned in `fee`), 'reversal' (a void, completion void
+ * or reversal that moved money back: its own amount and returned fee) or 'none' (no effect: a
+ * reversal with nothing to undo, a released hold, a placeholder). `o` is the row's original.
+ */
+const KIND = sql`case
+  when t.type in (${list(SALE_TYPES)}) then
+    case when t.auth_code is not null and t.status in ('approved', 'refunded', 'voided', 'reversed') then 'sale' else 'none' end
+  when t.type = 'refund' then case when t.status = 'approved' then 'refund' else 'none' end
+  when t.type in (${list(UNDO_TYPES)}) then
+    case when t.status = 'approved' and t.amount > 0 and o.id is not null and o.auth_code is not null and o.type in (${list(SALE_TYPES)}) then 'reversal' else 'none' end
+  else 'none'
+end`;
+
+/** Effect of a row on the merchant's receivable, by kind (fen). */
+export function lineNet(kind: string, amount: number, fee: number): number {
+  if (kind === 'sale') return amount - fee;
+  if (kind === 'refund' || kind === 'reversal') return -amount + fee;
+  return 0;
+}
+
+export interface SettlementRunSummary {
+  date: string;
+  /** Settlement rows of the date (every merchant that had something due). */
+  merchants: number;
+  /** Of them created by this run. */
+  created: number;
+  settled: number;
+  carried: number;
+  /** Rows whose ledger transfer was refused (they stay pending with the reason; the next run retries under a new transfer id). */
+  pending: number;
+  transactions: number;
+  gross: number;
+  fees: number;
+  refunds: number;
+  net: number;
+  /** Reconciliation done as part of the run. */
+  reconciled_batches: number;
+  failures: { settlement_id: string; merchant_party_id: string; error: string }[];
+}
+
+export type SettlementProgress = (step: 'reconcile' | 'claim' | 'transfer' | 'done', done: number, total: number) => void;
+
+export interface RunOptions {
+  onProgress?: SettlementProgress;
+  /** Reconcile closed batches not reconciled yet before settling (default true). */
+  reconcile?: boolean;
+  /** Tests only: stop after step 1 (the database transaction), as a crash would. */
+  stopAfterClaim?: boolean;
+  /** Tests only: stop after step 2 (the ledger transfers), as a crash would. */
+  stopAfterTransfers?: boolean;
+}
+
+/** Settles every merchant for `date` (YYYY-MM-DD). Idempotent; completes a crashed earlier run. */
+export async function runSettlement(deps: SettlementDeps, date: string, options: RunOptions = {}): Promise<SettlementRunSummary> {
+  checkDate(date);
+  const db = deps.db as SettlementDb;
+  const progress = options.onProgress ?? (() => undefined);
+  let reconciled = 0;
+  if (options.reconcile !== false) {
+    reconciled = await reconcilePending(deps, (done, total) => progress('reconcile', done, total));
+  }
+  progress('claim', 0, 1);
+  const created = await claim(deps, date);
+  progress('claim', 1, 1);
+  if (options.stopAfterClaim) return summarise(db, date, created, reconciled, []);
+  const failures = await transferPending(deps, progress, options.stopAfterTransfers ?? false);
+  progress('done', 1, 1);
+  return summarise(db, date, created, reconciled, failures);
+}
+
+interface Totals {
+  sale_count: number;
+  sale_amount: number;
+  fee_amount: number;
+  refund_count: number;
+  refund_amount: number;
+  refund_fee: number;
+  reversal_count: number;
+  reversal_amount: number;
+  reversal_fee: number;
+}
+const zeroTotals = (): Totals => ({
+  sale_count: 0,
+  sale_amount: 0,
+  fee_amount: 0,
+  refund_count: 0,
+  refund_amount: 0,
+  refund_fee: 0,
+  reversal_count: 0,
+  reversal_amount: 0,
+  reversal_fee: 0,
+});
+
+/**
+ * What a stamped row counts as without looking at its original: KIND for sale types and refunds;
+ * 'undo' for voids/reversals, decided in `claim` once their originals are read.
+ */
+const RETURNED_KIND = sql`case
+  when type in (${list(SALE_TYPES)}) then
+    case when auth_code is not null and status in ('approved', 'refunded', 'voided', 'reversed') then 'sale' else 'none' end
+  when type = 'refund' then case when status = 'approved' then 'refund' else 'none' end
+  when type in (${list(UNDO_TYPES)}) then case when status = 'approved' and amount > 0 and original_id is not null then 'undo' else 'none' end
+  else 'none'
+end`;
+
+/**
+ * Step 1: claim, stamp, total, in one database transaction. Returns how many settlements it created.
+ * The stamping UPDATE returns what each row counts for, so the totals need no second pass over the
+ * rows; on SQLite it visits the rows in rowid order (one write per page, not one per row).
+ */
+async function claim(deps: SettlementDeps, date: string): Promise<number> {
+  const db = deps.db as SettlementDb;
+  const now = deps.now();
+  const dueT1 = previousDate(date);
+  const sqlite = deps.database.dialect === 'sqlite';
+  return db.transaction().execute(async (trx) => {
+    if (!sqlite) await sql`select pg_advisory_xact_lock(${LOCK_KEY})`.execute(trx);
+    const totals = new Map<string, Totals>();
+    const undo: { merchant: string; original: string; amount: number; fee: number }[] = [];
+    // Claim a settlement row per merchant with something due and none for this date yet.
+    for (const [cycle, due] of [
+      ['T0', date],
+      ['T1', dueT1],
+    ] as const) {
+      const claimed = await sql<{ merchant_party_id: string }>`
+        insert into pay_settlements (id, merchant_party_id, org_id, business_date, cycle, due_date, status,
+          sale_count, sale_amount, fee_amount, refund_count, refund_amount, refund_fee, reversal_count, reversal_amount, reversal_fee, net,
+          transfer_id, error, created_at, settled_at)
+        select 'stl:' || cast(${date} as text) || ':' || m.party_id, m.party_id, m.org_id, cast(${date} as text), m.settlement_cycle, cast(${due} as text), 'open',
+          0, 0, 0, 0, 0, 0, 0, 0, 0, 0, null, null, cast(${now} as bigint), null
+        from pay_merchants m
+        where m.settlement_cycle = ${cycle}
+          and not exists (select 1 from pay_settlements s where s.merchant_party_id = m.party_id and s.business_date = ${date})
+          and exists (select 1 from pay_transactions t
+                      where t.merchant_party_id = m.party_id and t.business_date <= ${due}
+                        and t.settlement_id is null and t.status in ('approved', 'refunded', 'voided', 'reversed')
+                        and t.type in (${list(CLAIM_TYPES)})
+                        and (t.auth_code is not null or t.type not in (${list(SALE_TYPES)})))
+        returning merchant_party_id`.execute(trx);
+      if (claimed.rows.length === 0) continue;
+      // Stamp the due rows of those merchants, and learn what each counts for.
+      const due_rows = sql`settlement_id is null and status in ('approved', 'refunded', 'voided', 'reversed')
+          and business_date <= ${due}
+          and type in (${list(CLAIM_TYPES)})
+          and (auth_code is not null or type not in (${list(SALE_TYPES)}))
+          and ${
+            sqlite
+              ? sql`merchant_party_id in (select s.merchant_party_id from pay_settlements s where s.business_date = ${date} and s.status = 'open' and s.cycle = ${cycle})`
+              : // PostgreSQL: a hashed array test per row; the subquery form got a nested loop over the (unanalysed) claims.
+                sql`merchant_party_id = any(cast(${claimed.rows.map((r) => r.merchant_party_id)} as text[]))`
+          }`;
+      const where = sqlite ? sql`rowid in (select rowid from pay_transactions where ${due_rows} order by rowid)` : due_rows;
+      const stamped = await sql<{ m: string; k: string; amount: unknown; fee: unknown; original_id: string | null }>`
+        update pay_transactions set settlement_id = 'stl:' || cast(${date} as text) || ':' || merchant_party_id
+        where ${where}
+        returning merchant_party_id as m, ${RETURNED_KIND} as k, amount, fee, original_id`.execute(trx);
+      for (const r of stamped.rows) {
+        if (r.k === 'none') continue;
+        const amount = toSafeInt(r.amount, 'amount');
+        const fee = toSafeInt(r.fee, 'fee');
+        if (r.k === 'undo') {
+          undo.push({ merchant: r.m, original: r.original_id!, amount, fee });
+          continue;
+        }
+        let t = totals.get(r.m);
+        if (!t) totals.set(r.m, (t = zeroTotals()));
+        if (r.k === 'sale') {
+          t.sale_count++;
+          t.sale_amount += amount;
+          t.fee_amount += fee;
+        } else {
+          t.refund_count++;
+          t.refund_amount += amount;
+          t.refund_fee += fee;
+        }
+      }
+    }
+    // A void or reversal moved money back only if its original was a posted sale (see KIND).
+    const originals = new Set<string>();
+    for (let i = 0; i < undo.length; i += 500) {
+      const ids = [...new Set(undo.slice(i, i + 500).map((u) => u.original))];
+      const rows = await trx
+        .selectFrom('pay_transactions')
+        .select('id')
+        .where('id', 'in', ids)
+        .where('auth_code', 'is not', null)
+        .where('type', 'in', [...SALE_TYPES])
+        .execute();
+      for (const r of rows) originals.add(r.id);
+    }
+    for (const u of undo) {
+      if (!originals.has(u.original)) continue;
+      let t = totals.get(u.merchant);
+      if (!t) totals.set(u.merchant, (t = zeroTotals()));
+      t.reversal_count++;
+      t.reversal_amount += u.amount;
+      t.reversal_fee += u.fee;
+    }
+
+    const open = await trx.selectFrom('pay_settlements').select(['id', 'merchant_party_id']).where('status', '=', 'open').execute();
+    for (const o of open) {
+      const v = totals.get(o.merchant_party_id) ?? zeroTotals();
+      const net = v.sale_amount - v.fee_amount - v.refund_amount + v.refund_fee - v.reversal_amount + v.reversal_fee;
+      for (const x of [...(Object.values(v) as number[]), net]) if (!Number.isSafeInteger(x)) throw new RangeError(`settlement ${o.id}: totals are not safe integers`);
+      const status = net > 0 ? 'pending' : net === 0 ? 'settled' : 'carried';
+      await trx
+        .updateTable('pay_settlements')
+        .set({ ...v, net, status, settled_at: status === 'settled' ? now : null, transfer_id: status === 'pending' ? `${o.id}:settle` : null })
+        .where('id', '=', o.id)
+        .execute();
+      if (status === 'carried') await trx.updateTable('pay_transactions').set({ settlement_id: null }).where('settlement_id', '=', o.id).execute();
+    }
+    return open.length;
+  });
+}
+
+/** `<id>:settle` → `<id>:settle:2` → `<id>:settle:3` … */
+export function nextAttempt(transferId: string): string {
+  const m = /^(.*:settle)(?::(\d+))?$/.exec(transferId);
+  if (!m) return `${transferId}:2`;
+  return `${m[1]}:${m[2] ? Number(m[2]) + 1 : 2}`;
+}
+
+/** Steps 2 and 3: the ledger transfers of every pending settlement, then mark them settled. */
+async function transferPending(
+  deps: SettlementDeps,
+  progress: SettlementProgress,
+  stopAfterTransfers: boolean,
+): Promise<SettlementRunSummary['failures']> {
+  const db = deps.db as SettlementDb;
+  const pending = await db
+    .selectFrom('pay_settlements as s')
+    .innerJoin('pay_merchants as m', 'm.party_id', 's.merchant_party_id')
+    .select(['s.id', 's.merchant_party_id', 's.net', 's.transfer_id', 'm.receivable_account_id', 'm.settlement_account_id'])
+    .where('s.status', '=', 'pending')
+    .orderBy('s.id')
+    .execute();
+  const failures: SettlementRunSummary['failures'] = [];
+  for (let i = 0; i < pending.length; i += TRANSFER_CHUNK) {
+    const chunk = pending.slice(i, i + TRANSFER_CHUNK);
+    // The id planned at the claim (or after a refusal, the next attempt's): a crash between the
+    // commit and the marking finds it `exists`.
+    const transfers: TransferInput[] = chunk.map((p) => ({
+      ...settlementTransfer(p.id, p.receivable_account_id, p.settlement_account_id, toSafeInt(p.net)),
+      id: p.transfer_id ?? `${p.id}:settle`,
+    }));
+    const results = await deps.ledger.createTransfers(transfers);
+    const refused = new Map<number, string>();
+    for (const r of results) if (r.result !== 'exists') refused.set(r.index, r.result);
+    const ok: string[] = [];
+    for (let j = 0; j < chunk.length; j++) {
+      const p = chunk[j]!;
+      const error = refused.get(j);
+      if (error) {
+        failures.push({ settlement_id: p.id, merchant_party_id: p.merchant_party_id, error });
+        // The ledger answers a refused id with the same refusal forever: the next run tries a new one.
+        await db.updateTable('pay_settlements').set({ error, transfer_id: nextAttempt(p.transfer_id ?? `${p.id}:settle`) }).where('id', '=', p.id).execute();
+      } else ok.push(p.id);
+    }
+    if (!stopAfterTransfers && ok.length > 0) {
+      const at = deps.now();
+      for (let k = 0; k < ok.length; k += 500) {
+        const ids = ok.slice(k, k + 500);
+        await db
+          .updateTable('pay_settlements')
+          .set({ status: 'settled', error: null, settled_at: at })
+          .where('id', 'in', ids)
+          .where('status', '=', 'pending')
+          .execute();
+      }
+    }
+    progress('transfer', Math.min(i + TRANSFER_CHUNK, pending.length), pending.length);
+  }
+  return failures;
+}
+
+async function summarise(
+  db: SettlementDb,
+  date: string,
+  created: number,
+  reconciled: number,
+  failures: SettlementRunSummary['failures'],
+): Promise<SettlementRunSummary> {
+  const r = await db
+    .selectFrom('pay_settlements')
+    .select((eb) => [
+      eb.fn.countAll().as('merchants'),
+      eb.fn.sum(sql`case when status = 'settled' then 1 else 0 end`).as('settled'),
+      eb.fn.sum(sql`case when status = 'carried' then 1 else 0 end`).as('carried'),
+      eb.fn.sum(sql`case when status = 'pending' then 1 else 0 end`).as('pending'),
+      eb.fn.sum('sale_amount').as('gross'),
+      eb.fn.sum('fee_amount').as('fees'),
+      eb.fn.sum('refund_amount').as('refunds'),
+      eb.fn.sum(sql`case when status = 'carried' then 0 else net end`).as('net'),
+    ])
+    .where('business_date', '=', date)
+    .executeTakeFirstOrThrow();
+  const count = await db
+    .selectFrom('pay_transactions')
+    .select((eb) => eb.fn.countAll().as('n'))
+    .where('settlement_id', 'in', db.selectFrom('pay_settlements').select('id').where('business_date', '=', date))
+    .executeTakeFirstOrThrow();
+  const n = (v: unknown) => toSafeInt(v ?? 0);
+  return {
+    date,
+    merchants: n(r.merchants),
+    created,
+    settled: n(r.settled),
+    carried: n(r.carried),
+    pending: n(r.pending),
+    transactions: n(count.n),
+    gross: n(r.gross),
+    fees: n(r.fees),
+    refunds: n(r.refunds),
+    net: n(r.net),
+    reconciled_batches: reconciled,
+    failures,
+  };
+}
+
+// ─── Reading settlements and statements ──────────────────────────────────────────────────────────
+
+export interface SettlementView {
+  id: string;
+  merchant_party_id: string;
+  merchant_name: string | null;
+  org_id: string;
+  business_date: string;
+  cycle: 'T0' | 'T1';
+  due_date: string;
+  status: SettlementRow['status'];
+  sale_count: number;
+  sale_amount: number;
+  fee_amount: number;
+  refund_count: number;
+  refund_amount: number;
+  refund_fee: number;
+  reversal_count: number;
+  reversal_amount: number;
+  reversal_fee: number;
+  net: number;
+  transfer_id: string | null;
+  error: string | null;
+  created_at: number;
+  settled_at: number | null;
+}
+
+const INT_FIELDS = [
+  'sale_count',
+  'sale_amount',
+  'fee_amount',
+  'refund_count',
+  'refund_amount',
+  'refund_fee',
+  'reversal_count',
+  'reversal_amount',
+  'reversal_fee',
+  'net',
+  'created_at',
+] as const;
+
+function toView(r: SettlementRow & { merchant_name: string | null }): SettlementView {
+  const out = { ...r };
+  for (const k of INT_FIELDS) out[k] = toSafeInt(r[k], k);
+  out.settled_at = r.settled_at === null ? null : toSafeInt(r.settled_at);
+  return out;
+}
+
+/** Who may see which settlements: staff by organisation subtree, a merchant user only its own party. */
+
+export async function listSettlements(
+  db: SettlementDb,
+  scope: SettlementScope,
+  q: { date?: string | undefined; merchant_party_id?: string | undefined; status?: string | undefined; limit?: number | undefined; offset?: number | undefined },
+): Promise<{ items: SettlementView[]; total: number }> {
+  let base = db.selectFrom('pay_settlements as s').where('s.status', '<>', 'open');
+  if (scope.kind === 'owner') base = base.where('s.merchant_party_id', '=', scope.partyId ?? '\u0000none');
+  else base = base.where('s.org_id', 'in', scope.orgIds.length > 0 ? [...scope.orgIds] : ['\u0000none']);
+  if (q.date) base = base.where('s.business_date', '=', q.date);
+  if (q.merchant_party_id) base = base.where('s.merchant_party_id', '=', q.merchant_party_id);
+  if (q.status) base = base.where('s.status', '=', q.status as SettlementRow['status']);
+  const total = await base.select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow();
+  const rows = await base
+    .leftJoin('parties as p', 'p.id', 's.merchant_party_id')
+    .selectAll('s')
+    .select('p.name as merchant_name')
+    .orderBy('s.business_date', 'desc')
+    .orderBy('s.merchant_party_id')
+    .limit(q.limit ?? 100)
+    .offset(q.offset ?? 0)
+    .execute();
+  return { items: rows.map((r) => toView(r as SettlementRow & { merchant_name: string | null })), total: toSafeInt(total.n) };
+}
+
+/** One settlement the scope may see, or not_found (never forbidden: nobody learns another's exists). */
+export async function visibleSettlement(db: SettlementDb, scope: SettlementScope, id: string): Promise<SettlementView> {
+  const row = await db
+    .selectFrom('pay_settlements as s')
+    .leftJoin('parties as p', 'p.id', 's.merchant_party_id')
+    .selectAll('s')
+    .select('p.name as merchant_name')
+    .where('s.id', '=', id)
+    .where('s.status', '<>', 'open')
+    .executeTakeFirst();
+  if (!row) throw new XiaoweiError('not_found');
+  const ok = scope.kind === 'owner' ? scope.partyId !== null && row.merchant_party_id === scope.partyId : scope.orgIds.includes(row.org_id);
+  if (!ok) throw new XiaoweiError('not_found');
+  return toView(row);
+}
+
+export interface StatementLine {
+  transaction_id: string;
+  /** µs since the epoch. */
+  time: number;
+  business_date: string;
+  type: string;
+  status: string;
+  /** sale, refund, reversal (void, completion void or reversal that moved money back), none. */
+  kind: string;
+  /** Card last 4, 'QR' for QR payments, null otherwise. */
+  card: string | null;
+  /** Signed from the merchant's side: refunds, voids and reversals are negative (amount − fee = net, except kind none). */
+  amount: number;
+  fee: number;
+  /** Effect on the merchant: what the line adds to the settlement's net. */
+  net: number;
+  terminal_serial: string | null;
+  trace_no: number | null;
+  auth_code: string | null;
+  original_id: string | null;
+}
+
+export interface Statement {
+  settlement: SettlementView;
+  lines: StatementLine[];
+}
+
+/** The lines of a settlement (the rows stamped with its id), oldest first; their nets sum to the settlement's net. */
+export async function statementLines(db: SettlementDb, settlementIdValue: string): Promise<StatementLine[]> {
+  const rows = await sql<Record<string, unknown>>`
+    select t.id, t.created_at, t.business_date, t.type, t.status, t.card_last4, t.amount, t.fee, t.trace_no, t.auth_code, t.original_id,
+      term.serial as terminal_serial, ${KIND} as kind
+    from pay_transactions t
+      left join pay_transactions o on o.id = t.original_id
+      left join terminals term on term.id = t.terminal_id
+    where t.settlement_id = ${settlementIdValue}
+    order by t.created_at, t.id`.execute(db);
+  return rows.rows.map((r) => {
+    const amount = toSafeInt(r.amount);
+    const fee = toSafeInt(r.fee);
+    const kind = String(r.kind);
+    const type = String(r.type);
+    return {
+      transaction_id: String(r.id),
+      time: toSafeInt(r.created_at),
+      business_date: String(r.business_date),
+      type,
+      status: String(r.status),
+      kind,
+      card: type === 'qr_sale' ? 'QR' : ((r.card_last4 as string | null) ?? null),
+      // From the merchant's side: what goes back (refunds, voids, reversals) is negative, so amount − fee = net.
+      amount: kind === 'refund' || kind === 'reversal' ? -amount : amount,
+      fee: kind === 'refund' || kind === 'reversal' ? -fee : fee,
+      net: lineNet(kind, amount, fee),
+      terminal_serial: (r.terminal_serial as string | null) ?? null,
+      trace_no: r.trace_no === null || r.trace_no === undefined ? null : toSafeInt(r.trace_no),
+      auth_code: (r.auth_code as string | null) ?? null,
+      original_id: (r.original_id as string | null) ?? null,
+    };
+  });
+}
+
+// ─── CSV (a UI edge: yuan with two decimals only here) ────────────────────────────────────────────
+
+/** Fen → "12.34" (exact; no floating point). */
+export function yuan(fen: number): string {
+  const neg = fen < 0;
+  const abs = BigInt(Math.abs(fen));
+  const s = `${abs / 100n}.${(abs % 100n).toString().padStart(2, '0')}`;
+  return neg ? `-${s}` : s;
+}
+
+const CSV_HEAD = {
+  'zh-CN': ['时间', '业务日期', '交易类型', '状态', '卡号后四位/二维码', '金额(元)', '手续费(元)', '结算净额(元)', '终端序列号', '凭证号', '授权码', '交易编号'],
+  en: ['Time', 'Business date', 'Type', 'Status', 'Card last 4 / QR', 'Amount (CNY)', 'Fee (CNY)', 'Net (CNY)', 'Terminal serial', 'Trace no', 'Auth code', 'Transaction id'],
+} as const;
+
+const TYPE_TEXT: Record<string, { zh: string; en: string }> = {
+  sale: { zh: '消费', en: 'Sale' },
+  completion: { zh: '预授权完成', en: 'Completion' },
+  qr_sale: { zh: '扫码支付', en: 'QR payment' },
+  refund: { zh: '退货', en: 'Refund' },
+  void: { zh: '消费撤销', en: 'Void' },
+  completion_void: { zh: '预授权完成撤销', en: 'Completion void' },
+  reversal: { zh: '冲正', en: 'Reversal' },
+};
+
+function csvCell(v: string): string {
+  // Quote everything that could break a cell; neutralise spreadsheet formulas.
+  const safe = /^[=+\-@\t\r]/.test(v) && !/^-?\d+\.\d{2}$/.test(v) ? `'${v}` : v;
+  return /[",\r\n]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
+}
+
+/** Beijing local time "YYYY-MM-DD HH:MM:SS" of a µs timestamp. */
+function beijing(us: number): string {
+  return new Date(Math.floor(us / 1000) + 8 * 3_600_000).toISOString().slice(0, 19).replace('T', ' ');
+}
+
+/** The statement as CSV: UTF-8 with a BOM (Excel), header row in the locale, amounts in yuan. */
+export function statementCsv(statement: Statement, locale: 'zh-CN' | 'en'): string {
+  const lang = locale === 'en' ? 'en' : 'zh';
+  const rows: string[][] = [[...CSV_HEAD[locale]]];
+  for (const l of statement.lines) {
+    rows.push([
+      beijing(l.time),
+      l.business_date,
+      TYPE_TEXT[l.type]?.[lang] ?? l.type,
+      l.status,
+      l.card ?? '',
+      yuan(l.amount),
+      yuan(l.fee),
+      yuan(l.net),
+      l.terminal_serial ?? '',
+      l.trace_no === null ? '' : String(l.trace_no),
+      l.auth_code ?? '',
+      l.transaction_id,
+    ]);
+  }
+  const s = statement.settlement;
+  const total = locale === 'en' ? 'Total' : '合计';
+  rows.push([total, s.business_date, '', s.status, '', yuan(s.sale_amount - s.refund_amount - s.reversal_amount), yuan(s.fee_amount - s.refund_fee - s.reversal_fee), yuan(s.net), '', '', '', s.id]);
+  return `\uFEFF${rows.map((r) => r.map(csvCell).join(',')).join('\r\n')}\r\n`;
+}
+
+export type { SettlementDeps, SettlementScope } from './settlement-types.js';
