@@ -129,8 +129,9 @@ describe.skipIf(!HAVE_CHROMIUM)('terminal app in Chromium', () => {
 
     await logIn();
     expect(await page.getByTestId('launcher-operator').textContent()).toContain('01');
-    for (const code of ['info', 'messages', 'cashier']) {
-      await expect.poll(() => page.getByTestId(`app-tile-${code}`).getAttribute('data-version')).toBe('1.0.0');
+    // The cashier took payments in 1.1.0 (with shell 1.1.0, which gave apps the PIN pad bridge).
+    for (const [code, version] of [['info', '1.0.0'], ['messages', '1.0.0'], ['cashier', '1.1.0']] as const) {
+      await expect.poll(() => page.getByTestId(`app-tile-${code}`).getAttribute('data-version')).toBe(version);
     }
     expect(await page.getByTestId('net-status').getAttribute('data-online')).toBe('true');
     // The device key never left the browser: the server holds only its public half.
@@ -215,17 +216,17 @@ describe.skipIf(!HAVE_CHROMIUM)('terminal app in Chromium', () => {
 
   it('upgrades the shell itself the same way: the new shell is served from storage and reports installed', async () => {
     await expect.poll(() => page.evaluate(() => navigator.serviceWorker.controller !== null)).toBe(true);
-    const bytes = rebuildBundle('shell-1.0.0.json', '1.0.1', {
-      'index.html': (html) => html.replace('name="xw-shell-version" content="1.0.0"', 'name="xw-shell-version" content="1.0.1"'),
+    const bytes = rebuildBundle('shell-1.1.0.json', '1.1.1', {
+      'index.html': (html) => html.replace('name="xw-shell-version" content="1.1.0"', 'name="xw-shell-version" content="1.1.1"'),
     });
-    const rolloutId = await rollOut('shell', bytes, '1.0.1');
+    const rolloutId = await rollOut('shell', bytes, '1.1.1');
     // The page reloads into the new shell, which signs on again: the operator logs in again.
     await page.getByTestId('operator-no').waitFor({ timeout: 30_000 });
-    expect(await page.evaluate(() => document.querySelector<HTMLMetaElement>('meta[name="xw-shell-version"]')?.content)).toBe('1.0.1');
+    expect(await page.evaluate(() => document.querySelector<HTMLMetaElement>('meta[name="xw-shell-version"]')?.content)).toBe('1.1.1');
     await expect.poll(async () => (await progress(rolloutId)).totals.installed, { timeout: 20_000 }).toBe(1);
     await logIn();
     await page.getByTestId('nav-settings').click();
-    expect(await page.getByTestId('version-shell').textContent()).toBe('1.0.1');
+    expect(await page.getByTestId('version-shell').textContent()).toBe('1.1.1');
     await page.getByTestId('settings-back').click();
   });
 
@@ -293,7 +294,7 @@ describe.skipIf(!HAVE_CHROMIUM)('terminal app in Chromium', () => {
     await page.reload();
     await page.getByTestId('signing-on').waitFor();
     await expect.poll(() => page.getByTestId('net-status').getAttribute('data-online')).toBe('false');
-    expect(await page.evaluate(() => document.querySelector<HTMLMetaElement>('meta[name="xw-shell-version"]')?.content)).toBe('1.0.1');
+    expect(await page.evaluate(() => document.querySelector<HTMLMetaElement>('meta[name="xw-shell-version"]')?.content)).toBe('1.1.1');
     await screenshot('offline-start');
     await context.setOffline(false);
     await page.getByTestId('operator-no').waitFor({ timeout: 30_000 });

@@ -36,6 +36,9 @@ export interface TerminalServer extends Xiaowei {
   seeded: AppBundlesOutcome;
   /** Every /api/v1/terminal/ request that reached the server, in arrival order. */
   seen: SeenRequest[];
+  /** The server's secrets and the administrator's bearer token (for server-side test helpers such as setupPaymentsWorld). */
+  secrets: Secrets;
+  adminToken: string;
   /** A staff API call as the bootstrap administrator; throws unless the status is 2xx. */
   api<T>(method: string, url: string, body?: unknown, contentType?: string): Promise<T>;
   close(): Promise<void>;
@@ -93,6 +96,8 @@ export async function startTerminalServer(): Promise<TerminalServer> {
       bankId,
       seeded,
       seen,
+      secrets,
+      adminToken: token,
       async api<T>(method: string, url: string, body?: unknown, contentType = 'application/json'): Promise<T> {
         const payload = body === undefined ? undefined : body instanceof Uint8Array ? new Uint8Array(body) : JSON.stringify(body);
         const res = await fetch(`${baseUrl}${url}`, {

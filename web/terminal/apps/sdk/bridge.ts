@@ -43,7 +43,7 @@ window.addEventListener('message', (event: MessageEvent<unknown>) => {
 export function call<M extends BridgeMethod>(method: M, ...params: BridgeMethods[M]['params'] extends undefined ? [] : [BridgeMethods[M]['params']]): Promise<BridgeMethods[M]['result']> {
   const id = nextId++;
   return new Promise((resolve, reject) => {
-    waiting.set(id, { resolve: resolve as (value: unknown) => void, reject });
+    waiting.set(id, { resolve, reject });
     // The shell's origin is the same as the terminal page; our own origin is opaque ('null').
     window.parent.postMessage({ bridge: BRIDGE, id, method, params: params[0] }, '*');
   });

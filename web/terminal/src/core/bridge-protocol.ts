@@ -62,6 +62,18 @@ export interface BridgeMethods {
   'messages.read': { params: { id: string }; result: { queued: boolean } };
   api: { params: ApiCall; result: ApiAnswer };
   close: { params: undefined; result: null };
+  /**
+   * The PIN typed on the app's PIN pad → an ISO 9564 format 4 block under the session PIN key
+   * (the key stays in the shell). The PIN crosses the bridge in memory only and is not kept.
+   */
+  'pin.block': { params: { pin: string; pan: string }; result: { pinBlock: string } };
+  /** Signs an operator on (e.g. a supervisor for a void); replaces the one signed on before. */
+  'operator.signOn': { params: { operatorNo: string; password: string }; result: NonNullable<AppContext['operator']> };
+  /** The app's own small key-value store in the shell's IndexedDB (sandboxed frames have none). */
+  'storage.get': { params: { key: string }; result: unknown };
+  'storage.set': { params: { key: string; value: unknown }; result: null };
+  /** Prints plain text lines on the receipt printer (the browser's print, 58 mm layout); no HTML. */
+  print: { params: { lines: string[] }; result: null };
 }
 export type BridgeMethod = keyof BridgeMethods;
 

@@ -27,6 +27,11 @@ export interface BridgeServices {
   messages(): MessageView[];
   markRead(id: string): Promise<{ queued: boolean }>;
   api(call: ApiCall): Promise<ApiAnswer>;
+  pinBlock(pin: string, pan: string): Promise<string>;
+  operatorSignOn(operatorNo: string, password: string): Promise<NonNullable<AppContext['operator']>>;
+  storageGet(app: string, key: string): Promise<unknown>;
+  storageSet(app: string, key: string, value: unknown): Promise<void>;
+  print(lines: string[]): void;
   /** Calls `listener` whenever context, status or messages may have changed. */
   subscribe(listener: () => void): () => void;
 }
@@ -55,6 +60,20 @@ export function allowedApiCall(call: unknown): call is ApiCall {
   if (typeof path !== 'string' || path.length > 512 || !path.startsWith(TERMINAL_API)) return false;
   if (/(^|\/)\.\.?(\/|$)|[\\#\s]|%2e|%2f/i.test(path)) return false;
   return !SHELL_ONLY.test(path);
+}
+
+/**
+ * Apps that may have PINs enciphered and operators signed on through the bridge: the bank's
+ * payments apps only (a signed bundle of that code). Any other app asking is refused, so a
+ * scenario app cannot guess operator passwords or use the PIN key.
+ */
+export const PAYMENT_APPS: ReadonlySet<string> = new Set(['cashier']);
+
+/** An app's stored value may be at most this long as JSON (a day's transactions fit easily). */
+const MAX_STORED = 1_000_000;
+
+function storageKey(key: unknown): key is string {
+  return typeof key === 'string' && /^[A-Za-z0-9._:-]{1,64}$/.test(key);
 }
 
 function refusal(code: string, zh: string, en: string): BridgeRefusal {
@@ -95,6 +114,45 @@ export function attachBridge(frame: HTMLIFrameElement, app: { code: string; vers
       case 'close':
         handlers.onClose();
         return null;
+      case 'pin.block': {
+        if (!PAYMENT_APPS.has(app.code)) throw refusal('api_not_allowed', '应用无权使用密码键盘', 'This app may not use the PIN pad');
+        const params = request.params as Partial<BridgeMethods['pin.block']['params']> | undefined;
+        if (typeof params?.pin !== 'string' || !/^\d{4,12}$/.test(params.pin) || typeof params.pan !== 'string' || !/^\d{12,19}$/.test(params.pan)) {
+          throw refusal('bad_request', '密码或卡号格式无效', 'Invalid PIN or card number');
+        }
+        return { pinBlock: await services.pinBlock(params.pin, params.pan) };
+      }
+      case 'operator.signOn': {
+        if (!PAYMENT_APPS.has(app.code)) throw refusal('api_not_allowed', '应用无权登录操作员', 'This app may not sign operators on');
+        const params = request.params as Partial<BridgeMethods['operator.signOn']['params']> | undefined;
+        if (typeof params?.operatorNo !== 'string' || typeof params.password !== 'string' || params.password.length > 64) throw refusal('bad_request', '参数无效', 'Invalid parameters');
+        return services.operatorSignOn(params.operatorNo, params.password);
+      }
+      case 'print': {
+        const params = request.params as Partial<BridgeMethods['print']['params']> | undefined;
+        const lines = params?.lines;
+        if (!Array.isArray(lines) || lines.length > 200 || !lines.every((l) => typeof l === 'string' && l.length <= 200)) throw refusal('bad_request', '参数无效', 'Invalid parameters');
+        services.print(lines);
+        return null;
+      }
+      case 'storage.get': {
+        const params = request.params as Partial<BridgeMethods['storage.get']['params']> | undefined;
+        if (!storageKey(params?.key)) throw refusal('bad_request', '参数无效', 'Invalid parameters');
+        return (await services.storageGet(app.code, params.key)) ?? null;
+      }
+      case 'storage.set': {
+        const params = request.params as Partial<BridgeMethods['storage.set']['params']> | undefined;
+        if (!storageKey(params?.key)) throw refusal('bad_request', '参数无效', 'Invalid parameters');
+        let size: number;
+        try {
+          size = JSON.stringify(params.value ?? null).length;
+        } catch {
+          throw refusal('bad_request', '参数无效', 'Invalid parameters');
+        }
+        if (size > MAX_STORED) throw refusal('too_large', '数据过大', 'Value too large');
+        await services.storageSet(app.code, params.key, params.value ?? null);
+        return null;
+      }
       default:
         throw refusal('unknown_method', '未知的调用', 'Unknown bridge method');
     }

@@ -74,4 +74,9 @@ export interface TerminalProtocol {
   dropSession(): void;
   /** The time (ms) corrected by what the server said (a cheap tablet's clock is often wrong). */
   now(): number;
+  /**
+   * An ISO 9564 format 4 PIN block (32 hex) enciphered under the session PIN key, which never
+   * leaves the protocol. Optional: protocols without a session PIN key (tests) leave it out.
+   */
+  pinBlock?(pin: string, pan: string): Promise<string>;
 }

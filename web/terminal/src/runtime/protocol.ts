@@ -8,6 +8,7 @@
  * queue here, so sequence numbers reach the server in the order they were signed.
  */
 import { TerminalApiError, TerminalClient, generateDeviceKey, readEvents } from '@xiaowei/terminal-client';
+import { encipherFormat4 } from '../core/pin-block';
 import { currentLanguage } from '../locales';
 import { ProtocolError, type DeviceIdentity, type ProtocolAnswer, type PushHandlers, type SignedOn, type TerminalProtocol } from './protocol-types';
 import type { OperatorView } from './types';
@@ -126,6 +127,12 @@ export class ClientProtocol implements TerminalProtocol {
 
   now(): number {
     return this.client.now();
+  }
+
+  async pinBlock(pin: string, pan: string): Promise<string> {
+    const session = this.client.session;
+    if (!session) throw new ProtocolError(401, 'terminal_session_unknown', '尚未签到', 'Not signed on');
+    return encipherFormat4(session.keys.pin, pin, pan);
   }
 
   dropSession(): void {

@@ -121,6 +121,22 @@ function newClientId(): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
+/**
+ * Prints an app's receipt: plain text (never HTML) in a print-only block of the shell page; the
+ * stylesheet (global.css, @media print) shows only that block, 58 mm wide. A sandboxed app frame
+ * may not open the print dialog itself.
+ */
+function printLines(lines: string[]): void {
+  let area = document.getElementById('xw-print');
+  if (!area) {
+    area = document.createElement('pre');
+    area.id = 'xw-print';
+    document.body.append(area);
+  }
+  area.textContent = lines.join('\n');
+  window.print();
+}
+
 export class TerminalRuntime {
   readonly capabilities = { secureContext: typeof window !== 'undefined' && window.isSecureContext, ed25519: true };
 
@@ -915,8 +931,36 @@ export class TerminalRuntime {
       messages: () => this.snapshot.messages,
       markRead: (id) => this.markRead(id),
       api: (call) => this.appApi(call),
+      pinBlock: (pin, pan) => this.pinBlock(pin, pan),
+      operatorSignOn: (operatorNo, password) => this.appOperatorSignOn(operatorNo, password),
+      storageGet: (app, key) => getValue('kv', `app-data:${app}:${key}`),
+      storageSet: (app, key, value) => putValue('kv', value, `app-data:${app}:${key}`),
+      print: (lines) => printLines(lines),
       subscribe: (listener) => this.subscribe(listener),
     };
+  }
+
+  private async pinBlock(pin: string, pan: string): Promise<string> {
+    if (!this.protocol.pinBlock || !this.snapshot.session) throw new BridgeRefusal({ code: 'terminal_session_unknown', zh: '尚未签到', en: 'Not signed on' });
+    try {
+      return await this.protocol.pinBlock(pin, pan);
+    } catch (error) {
+      // Never the PIN in an error: only what failed.
+      const view = errorView(error instanceof ProtocolError ? error : new Error('PIN block failed'));
+      throw new BridgeRefusal({ code: view.code, zh: view.zh, en: view.en });
+    }
+  }
+
+  /** An app asks for another operator (a supervisor's authorisation): signed on like the log-in screen does. */
+  private async appOperatorSignOn(operatorNo: string, password: string): Promise<NonNullable<AppContext['operator']>> {
+    try {
+      const operator = await this.guarded(() => this.protocol.operatorSignOn(operatorNo, password));
+      this.set({ operator, phase: 'ready' });
+      return operator;
+    } catch (error) {
+      const view = errorView(error);
+      throw new BridgeRefusal({ code: view.code, zh: view.zh, en: view.en });
+    }
   }
 
   private appContext(app: { code: string; version: string }): AppContext {
