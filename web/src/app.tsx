@@ -9,7 +9,7 @@ import { normaliseLanguage } from './hooks/use-language';
 import { BasicLayout } from './layouts/basic-layout';
 import LoginPage from './pages/login';
 import NotFound from './pages/not-found';
-import { ROUTES, allowed, homePath } from './routes';
+import { ROUTES, STANDALONE_ROUTES, allowed, homePath } from './routes';
 import { SessionProvider, useSession } from './session/session-context';
 
 const THEME = { token: { colorPrimary: '#1677ff', borderRadius: 6 } };
@@ -66,6 +66,9 @@ export function App() {
           <BrowserRouter>
             <Routes>
               <Route path="/login" element={<LoginRoute />} />
+              {STANDALONE_ROUTES.map(({ path, component: Page }) => (
+                <Route key={path} path={path} element={<Suspense fallback={<FullPageSpin />}><Page /></Suspense>} />
+              ))}
               <Route path="/*" element={<SignedInRoutes />} />
             </Routes>
           </BrowserRouter>

@@ -1,17 +1,26 @@
 import {
+  AccountBookOutlined,
   ApartmentOutlined,
   AppstoreOutlined,
   AuditOutlined,
   BlockOutlined,
   BuildOutlined,
-  ClusterOutlined,
+  CheckSquareOutlined,
   CloudUploadOutlined,
+  ClusterOutlined,
+  CreditCardOutlined,
   DashboardOutlined,
+  DiffOutlined,
   EnvironmentOutlined,
+  FileDoneOutlined,
   IdcardOutlined,
   MobileOutlined,
+  PercentageOutlined,
+  SafetyOutlined,
+  ShopOutlined,
   SwapOutlined,
   TeamOutlined,
+  TransactionOutlined,
   UnorderedListOutlined,
   UserOutlined,
   WalletOutlined,
@@ -41,6 +50,17 @@ const AppSets = lazy(() => import('./pages/app-sets'));
 const AppSetDetail = lazy(() => import('./pages/app-set-detail'));
 const Rollouts = lazy(() => import('./pages/rollouts'));
 const RolloutDetail = lazy(() => import('./pages/rollout-detail'));
+const PayTransactions = lazy(() => import('./pages/payments/transactions'));
+const Merchants = lazy(() => import('./pages/payments/merchants'));
+const MerchantDetail = lazy(() => import('./pages/payments/merchant-detail'));
+const FeePlans = lazy(() => import('./pages/payments/fee-plans'));
+const Cards = lazy(() => import('./pages/payments/cards'));
+const Settlements = lazy(() => import('./pages/payments/settlements'));
+const Statement = lazy(() => import('./pages/payments/statement'));
+const Reconciliation = lazy(() => import('./pages/payments/reconciliation'));
+const RiskRules = lazy(() => import('./pages/risk/rules'));
+const RiskRuleDetail = lazy(() => import('./pages/risk/rule-detail'));
+const RiskReviews = lazy(() => import('./pages/risk/reviews'));
 
 export interface ConsoleRoute {
   path: string;
@@ -59,12 +79,22 @@ export interface ConsoleRoute {
     | 'terminalOperators'
     | 'apps'
     | 'appSets'
-    | 'rollouts';
+    | 'rollouts'
+    | 'payTransactions'
+    | 'merchants'
+    | 'feePlans'
+    | 'cards'
+    | 'settlements'
+    | 'reconciliation'
+    | 'riskRules'
+    | 'riskReviews';
   /** Key (in `menu`) of the sub-menu the entry sits in; none for a top-level entry. */
-  group?: 'fleet' | 'appStore';
+  group?: 'fleet' | 'appStore' | 'payments' | 'risk';
   icon?: ReactNode;
   /** Any one of these permissions opens the page. */
   permissions: string[];
+  /** And all of these (bank-staff pages that a merchant user with payment:read must not see). */
+  requires?: string[];
   component: LazyExoticComponent<ComponentType>;
 }
 
@@ -125,16 +155,89 @@ export const ROUTES: ConsoleRoute[] = [
   { path: '/app-sets/:id', permissions: ['app:read'], component: AppSetDetail },
   { path: '/rollouts', menu: 'rollouts', group: 'appStore', icon: <CloudUploadOutlined />, permissions: ['app:read'], component: Rollouts },
   { path: '/rollouts/:id', permissions: ['app:read'], component: RolloutDetail },
+  {
+    path: '/payments/transactions',
+    menu: 'payTransactions',
+    group: 'payments',
+    icon: <TransactionOutlined />,
+    permissions: ['payment:read'],
+    component: PayTransactions,
+  },
+  {
+    path: '/payments/merchants',
+    menu: 'merchants',
+    group: 'payments',
+    icon: <ShopOutlined />,
+    permissions: ['payment:read'],
+    component: Merchants,
+  },
+  { path: '/payments/merchants/:id', permissions: ['payment:read'], component: MerchantDetail },
+  {
+    path: '/payments/fee-plans',
+    menu: 'feePlans',
+    group: 'payments',
+    icon: <PercentageOutlined />,
+    permissions: ['payment:read'],
+    requires: ['party:read'],
+    component: FeePlans,
+  },
+  {
+    path: '/payments/cards',
+    menu: 'cards',
+    group: 'payments',
+    icon: <CreditCardOutlined />,
+    permissions: ['payment:read'],
+    requires: ['party:read'],
+    component: Cards,
+  },
+  {
+    path: '/payments/settlements',
+    menu: 'settlements',
+    group: 'payments',
+    icon: <AccountBookOutlined />,
+    permissions: ['payment:read'],
+    component: Settlements,
+  },
+  { path: '/payments/settlements/:id', permissions: ['payment:read'], component: Statement },
+  {
+    path: '/payments/reconciliation',
+    menu: 'reconciliation',
+    group: 'payments',
+    icon: <DiffOutlined />,
+    permissions: ['payment:read'],
+    requires: ['party:read'],
+    component: Reconciliation,
+  },
+  { path: '/risk/rules', menu: 'riskRules', group: 'risk', icon: <FileDoneOutlined />, permissions: ['risk:read'], component: RiskRules },
+  { path: '/risk/rules/:id', permissions: ['risk:read'], component: RiskRuleDetail },
+  {
+    path: '/risk/reviews',
+    menu: 'riskReviews',
+    group: 'risk',
+    icon: <CheckSquareOutlined />,
+    permissions: ['risk:read'],
+    component: RiskReviews,
+  },
 ];
 
 /** Sub-menus of the side menu, in order, with their icons. */
 export const MENU_GROUPS = [
   { key: 'fleet', icon: <MobileOutlined /> },
   { key: 'appStore', icon: <AppstoreOutlined /> },
+  { key: 'payments', icon: <TransactionOutlined /> },
+  { key: 'risk', icon: <SafetyOutlined /> },
 ] as const;
 
+/**
+ * Pages outside the staff layout, each with its own sign-in: the customer's mobile payment page.
+ * Rendered by app.tsx before the signed-in console routes.
+ */
+export const STANDALONE_ROUTES: { path: string; component: LazyExoticComponent<ComponentType> }[] = [
+  { path: '/m/pay', component: lazy(() => import('./pages/mobile/pay')) },
+];
+
 export function allowed(route: ConsoleRoute, can: (permission: string) => boolean): boolean {
-  return route.permissions.some(can);
+  return route.permissions.some(can) && (route.requires ?? []).every(can);
 }
 
 /** Where a user lands after sign-in: the first menu page their role may open. */

@@ -17,4 +17,5 @@ export const ROLES = keys<Role>({
   cashier: true,
   buyer: true,
   agent: true,
+  customer: true,
 });

@@ -47,7 +47,7 @@ export interface paths {
                                 username: string;
                                 display_name: string;
                                 /** @enum {string} */
-                                role: "admin" | "branch_staff" | "auditor" | "merchant_owner" | "cashier" | "buyer" | "agent";
+                                role: "admin" | "branch_staff" | "auditor" | "merchant_owner" | "cashier" | "buyer" | "agent" | "customer";
                                 org_id: string;
                                 merchant_id: string | null;
                                 totp_enabled: boolean;
@@ -68,7 +68,7 @@ export interface paths {
                                 username: string;
                                 display_name: string;
                                 /** @enum {string} */
-                                role: "admin" | "branch_staff" | "auditor" | "merchant_owner" | "cashier" | "buyer" | "agent";
+                                role: "admin" | "branch_staff" | "auditor" | "merchant_owner" | "cashier" | "buyer" | "agent" | "customer";
                                 org_id: string;
                                 merchant_id: string | null;
                                 totp_enabled: boolean;
@@ -131,7 +131,7 @@ export interface paths {
                                 username: string;
                                 display_name: string;
                                 /** @enum {string} */
-                                role: "admin" | "branch_staff" | "auditor" | "merchant_owner" | "cashier" | "buyer" | "agent";
+                                role: "admin" | "branch_staff" | "auditor" | "merchant_owner" | "cashier" | "buyer" | "agent" | "customer";
                                 org_id: string;
                                 merchant_id: string | null;
                                 totp_enabled: boolean;
@@ -152,7 +152,7 @@ export interface paths {
                                 username: string;
                                 display_name: string;
                                 /** @enum {string} */
-                                role: "admin" | "branch_staff" | "auditor" | "merchant_owner" | "cashier" | "buyer" | "agent";
+                                role: "admin" | "branch_staff" | "auditor" | "merchant_owner" | "cashier" | "buyer" | "agent" | "customer";
                                 org_id: string;
                                 merchant_id: string | null;
                                 totp_enabled: boolean;
@@ -504,7 +504,7 @@ export interface paths {
                             username: string;
                             display_name: string;
                             /** @enum {string} */
-                            role: "admin" | "branch_staff" | "auditor" | "merchant_owner" | "cashier" | "buyer" | "agent";
+                            role: "admin" | "branch_staff" | "auditor" | "merchant_owner" | "cashier" | "buyer" | "agent" | "customer";
                             org_id: string;
                             merchant_id: string | null;
                             totp_enabled: boolean;
@@ -532,7 +532,7 @@ export interface paths {
                         username: string;
                         display_name: string;
                         /** @enum {string} */
-                        role: "admin" | "branch_staff" | "auditor" | "merchant_owner" | "cashier" | "buyer" | "agent";
+                        role: "admin" | "branch_staff" | "auditor" | "merchant_owner" | "cashier" | "buyer" | "agent" | "customer";
                         org_id: string;
                         merchant_id?: string | null;
                         password: string;
@@ -551,7 +551,7 @@ export interface paths {
                             username: string;
                             display_name: string;
                             /** @enum {string} */
-                            role: "admin" | "branch_staff" | "auditor" | "merchant_owner" | "cashier" | "buyer" | "agent";
+                            role: "admin" | "branch_staff" | "auditor" | "merchant_owner" | "cashier" | "buyer" | "agent" | "customer";
                             org_id: string;
                             merchant_id: string | null;
                             totp_enabled: boolean;
@@ -808,7 +808,7 @@ export interface paths {
                 content: {
                     "application/json": {
                         /** @enum {integer} */
-                        code: 1001 | 1002 | 1003 | 1004 | 2001 | 2002 | 2003;
+                        code: 1001 | 1002 | 1003 | 1004 | 2001 | 2002 | 2003 | 2004;
                         owner_id: string;
                         name?: string;
                     };
@@ -1040,7 +1040,7 @@ export interface paths {
                         /** @description Amount in fen (分), a positive integer */
                         amount: number;
                         /** @enum {integer} */
-                        code: 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8;
+                        code: 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9 | 10 | 11 | 12;
                         reference?: string;
                     };
                 };
@@ -5400,6 +5400,3938 @@ export interface paths {
                             /** @description false when the same report was already recorded */
                             recorded: boolean;
                             rolloutId: string | null;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/fee-plans": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Fee plans 费率方案 */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description active 启用, retired 停用 */
+                    status?: "active" | "retired";
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            items: {
+                                id: string;
+                                org_id: string;
+                                name: string;
+                                rate_bp: number;
+                                /** @description fen 分 */
+                                min_fee: number;
+                                /** @description fen; null = no cap 封顶（分），null 为不封顶 */
+                                max_fee: number | null;
+                                /** @description fen, added per transaction 每笔固定费用（分） */
+                                fixed_fee: number;
+                                /**
+                                 * @description active 启用, retired 停用
+                                 * @enum {string}
+                                 */
+                                status: "active" | "retired";
+                                /** @description Microseconds since the Unix epoch */
+                                created_at: number;
+                                /** @description Microseconds since the Unix epoch */
+                                updated_at: number;
+                            }[];
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        /**
+         * Create a fee plan 新建费率方案
+         * @description fee = amount × rate_bp / 10000 rounded half up, then at least min_fee and at most max_fee, plus fixed_fee; never more than the amount. 手续费 = 金额 × 费率（四舍五入到分），不低于最低、不高于封顶，再加每笔固定费用，且不超过交易金额。
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        org_id?: string;
+                        /** @description Name, unique in the organisation 名称（机构内唯一） */
+                        name: string;
+                        /** @description Rate in basis points (38 = 0.38 %) 费率（万分之一） */
+                        rate_bp: number;
+                        /** @description Minimum fee, fen 最低手续费（分） */
+                        min_fee?: number;
+                        /** @description Maximum fee, fen 封顶手续费（分） */
+                        max_fee?: number | null;
+                        /** @description Fixed fee per transaction, fen 每笔固定费用（分） */
+                        fixed_fee?: number;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            org_id: string;
+                            name: string;
+                            rate_bp: number;
+                            /** @description fen 分 */
+                            min_fee: number;
+                            /** @description fen; null = no cap 封顶（分），null 为不封顶 */
+                            max_fee: number | null;
+                            /** @description fen, added per transaction 每笔固定费用（分） */
+                            fixed_fee: number;
+                            /**
+                             * @description active 启用, retired 停用
+                             * @enum {string}
+                             */
+                            status: "active" | "retired";
+                            /** @description Microseconds since the Unix epoch */
+                            created_at: number;
+                            /** @description Microseconds since the Unix epoch */
+                            updated_at: number;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/fee-plans/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Change or retire a fee plan 修改或停用费率方案
+         * @description Applies to every merchant on the plan from the next transaction. A retired plan is given to no new merchant. 修改对该方案下所有商户的后续交易生效。
+         */
+        patch: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description Name, unique in the organisation 名称（机构内唯一） */
+                        name?: string;
+                        /** @description Rate in basis points (38 = 0.38 %) 费率（万分之一） */
+                        rate_bp?: number;
+                        /** @description Minimum fee, fen 最低手续费（分） */
+                        min_fee?: number;
+                        /** @description Maximum fee, fen 封顶手续费（分） */
+                        max_fee?: number | null;
+                        /** @description Fixed fee per transaction, fen 每笔固定费用（分） */
+                        fixed_fee?: number;
+                        /**
+                         * @description active 启用, retired 停用
+                         * @enum {string}
+                         */
+                        status?: "active" | "retired";
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            org_id: string;
+                            name: string;
+                            rate_bp: number;
+                            /** @description fen 分 */
+                            min_fee: number;
+                            /** @description fen; null = no cap 封顶（分），null 为不封顶 */
+                            max_fee: number | null;
+                            /** @description fen, added per transaction 每笔固定费用（分） */
+                            fixed_fee: number;
+                            /**
+                             * @description active 启用, retired 停用
+                             * @enum {string}
+                             */
+                            status: "active" | "retired";
+                            /** @description Microseconds since the Unix epoch */
+                            created_at: number;
+                            /** @description Microseconds since the Unix epoch */
+                            updated_at: number;
+                        };
+                    };
+                };
+            };
+        };
+        trace?: never;
+    };
+    "/api/v1/merchant-categories": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Common merchant category codes 常用商户类别码 */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            items: {
+                                mcc: string;
+                                zh: string;
+                                en: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/merchants": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Acquiring merchants 收单商户 */
+        get: {
+            parameters: {
+                query: {
+                    /** @description Name, party id or MCC 名称、客户编号或类别码 */
+                    q?: string;
+                    /** @description active 正常, suspended 暂停（终端交易返回 03）, closed 已解约 */
+                    status?: "active" | "suspended" | "closed";
+                    limit: number;
+                    offset: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            items: {
+                                party_id: string;
+                                name: string;
+                                org_id: string;
+                                mcc: string;
+                                mcc_name: {
+                                    zh: string;
+                                    en: string;
+                                } | null;
+                                fee_plan: {
+                                    id: string;
+                                    org_id: string;
+                                    name: string;
+                                    rate_bp: number;
+                                    /** @description fen 分 */
+                                    min_fee: number;
+                                    /** @description fen; null = no cap 封顶（分），null 为不封顶 */
+                                    max_fee: number | null;
+                                    /** @description fen, added per transaction 每笔固定费用（分） */
+                                    fixed_fee: number;
+                                    /**
+                                     * @description active 启用, retired 停用
+                                     * @enum {string}
+                                     */
+                                    status: "active" | "retired";
+                                    /** @description Microseconds since the Unix epoch */
+                                    created_at: number;
+                                    /** @description Microseconds since the Unix epoch */
+                                    updated_at: number;
+                                };
+                                /** @description Ledger account 2004 商户待清算款账户 */
+                                receivable_account_id: string;
+                                /** @description Ledger account 2002 商户结算账户 */
+                                settlement_account_id: string;
+                                /**
+                                 * @description T0 当日结算, T1 次日结算
+                                 * @enum {string}
+                                 */
+                                settlement_cycle: "T0" | "T1";
+                                /**
+                                 * @description active 正常, suspended 暂停（终端交易返回 03）, closed 已解约
+                                 * @enum {string}
+                                 */
+                                status: "active" | "suspended" | "closed";
+                                /** @description Microseconds since the Unix epoch */
+                                created_at: number;
+                                /** @description Microseconds since the Unix epoch */
+                                updated_at: number;
+                            }[];
+                            total: number;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        /**
+         * Enrol a party as an acquiring merchant 商户签约
+         * @description Opens the receivable (2004, `m:<party_id>:recv`) and settlement (2002, `m:<party_id>:settle`) accounts. The same request again answers 200 with the merchant; other terms answer merchant_exists. 开立待清算款与结算账户；重复提交相同内容返回已有商户。
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        party_id: string;
+                        /** @description Merchant category code (ISO 18245) 商户类别码 */
+                        mcc: string;
+                        fee_plan_id: string;
+                        /**
+                         * @description T0 当日结算, T1 次日结算
+                         * @enum {string}
+                         */
+                        settlement_cycle: "T0" | "T1";
+                        /** @description An existing merchant settlement account (2002) of the party; absent = open one */
+                        settlement_account_id?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            party_id: string;
+                            name: string;
+                            org_id: string;
+                            mcc: string;
+                            mcc_name: {
+                                zh: string;
+                                en: string;
+                            } | null;
+                            fee_plan: {
+                                id: string;
+                                org_id: string;
+                                name: string;
+                                rate_bp: number;
+                                /** @description fen 分 */
+                                min_fee: number;
+                                /** @description fen; null = no cap 封顶（分），null 为不封顶 */
+                                max_fee: number | null;
+                                /** @description fen, added per transaction 每笔固定费用（分） */
+                                fixed_fee: number;
+                                /**
+                                 * @description active 启用, retired 停用
+                                 * @enum {string}
+                                 */
+                                status: "active" | "retired";
+                                /** @description Microseconds since the Unix epoch */
+                                created_at: number;
+                                /** @description Microseconds since the Unix epoch */
+                                updated_at: number;
+                            };
+                            /** @description Ledger account 2004 商户待清算款账户 */
+                            receivable_account_id: string;
+                            /** @description Ledger account 2002 商户结算账户 */
+                            settlement_account_id: string;
+                            /**
+                             * @description T0 当日结算, T1 次日结算
+                             * @enum {string}
+                             */
+                            settlement_cycle: "T0" | "T1";
+                            /**
+                             * @description active 正常, suspended 暂停（终端交易返回 03）, closed 已解约
+                             * @enum {string}
+                             */
+                            status: "active" | "suspended" | "closed";
+                            /** @description Microseconds since the Unix epoch */
+                            created_at: number;
+                            /** @description Microseconds since the Unix epoch */
+                            updated_at: number;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            party_id: string;
+                            name: string;
+                            org_id: string;
+                            mcc: string;
+                            mcc_name: {
+                                zh: string;
+                                en: string;
+                            } | null;
+                            fee_plan: {
+                                id: string;
+                                org_id: string;
+                                name: string;
+                                rate_bp: number;
+                                /** @description fen 分 */
+                                min_fee: number;
+                                /** @description fen; null = no cap 封顶（分），null 为不封顶 */
+                                max_fee: number | null;
+                                /** @description fen, added per transaction 每笔固定费用（分） */
+                                fixed_fee: number;
+                                /**
+                                 * @description active 启用, retired 停用
+                                 * @enum {string}
+                                 */
+                                status: "active" | "retired";
+                                /** @description Microseconds since the Unix epoch */
+                                created_at: number;
+                                /** @description Microseconds since the Unix epoch */
+                                updated_at: number;
+                            };
+                            /** @description Ledger account 2004 商户待清算款账户 */
+                            receivable_account_id: string;
+                            /** @description Ledger account 2002 商户结算账户 */
+                            settlement_account_id: string;
+                            /**
+                             * @description T0 当日结算, T1 次日结算
+                             * @enum {string}
+                             */
+                            settlement_cycle: "T0" | "T1";
+                            /**
+                             * @description active 正常, suspended 暂停（终端交易返回 03）, closed 已解约
+                             * @enum {string}
+                             */
+                            status: "active" | "suspended" | "closed";
+                            /** @description Microseconds since the Unix epoch */
+                            created_at: number;
+                            /** @description Microseconds since the Unix epoch */
+                            updated_at: number;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/merchants/{party_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One acquiring merchant 收单商户详情 */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    party_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            party_id: string;
+                            name: string;
+                            org_id: string;
+                            mcc: string;
+                            mcc_name: {
+                                zh: string;
+                                en: string;
+                            } | null;
+                            fee_plan: {
+                                id: string;
+                                org_id: string;
+                                name: string;
+                                rate_bp: number;
+                                /** @description fen 分 */
+                                min_fee: number;
+                                /** @description fen; null = no cap 封顶（分），null 为不封顶 */
+                                max_fee: number | null;
+                                /** @description fen, added per transaction 每笔固定费用（分） */
+                                fixed_fee: number;
+                                /**
+                                 * @description active 启用, retired 停用
+                                 * @enum {string}
+                                 */
+                                status: "active" | "retired";
+                                /** @description Microseconds since the Unix epoch */
+                                created_at: number;
+                                /** @description Microseconds since the Unix epoch */
+                                updated_at: number;
+                            };
+                            /** @description Ledger account 2004 商户待清算款账户 */
+                            receivable_account_id: string;
+                            /** @description Ledger account 2002 商户结算账户 */
+                            settlement_account_id: string;
+                            /**
+                             * @description T0 当日结算, T1 次日结算
+                             * @enum {string}
+                             */
+                            settlement_cycle: "T0" | "T1";
+                            /**
+                             * @description active 正常, suspended 暂停（终端交易返回 03）, closed 已解约
+                             * @enum {string}
+                             */
+                            status: "active" | "suspended" | "closed";
+                            /** @description Microseconds since the Unix epoch */
+                            created_at: number;
+                            /** @description Microseconds since the Unix epoch */
+                            updated_at: number;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Change a merchant: MCC, fee plan, cycle, suspend, close 修改商户（类别码、费率、结算周期、暂停、解约） */
+        patch: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    party_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description Merchant category code (ISO 18245) 商户类别码 */
+                        mcc?: string;
+                        fee_plan_id?: string;
+                        /**
+                         * @description T0 当日结算, T1 次日结算
+                         * @enum {string}
+                         */
+                        settlement_cycle?: "T0" | "T1";
+                        /**
+                         * @description active 正常, suspended 暂停（终端交易返回 03）, closed 已解约
+                         * @enum {string}
+                         */
+                        status?: "active" | "suspended" | "closed";
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            party_id: string;
+                            name: string;
+                            org_id: string;
+                            mcc: string;
+                            mcc_name: {
+                                zh: string;
+                                en: string;
+                            } | null;
+                            fee_plan: {
+                                id: string;
+                                org_id: string;
+                                name: string;
+                                rate_bp: number;
+                                /** @description fen 分 */
+                                min_fee: number;
+                                /** @description fen; null = no cap 封顶（分），null 为不封顶 */
+                                max_fee: number | null;
+                                /** @description fen, added per transaction 每笔固定费用（分） */
+                                fixed_fee: number;
+                                /**
+                                 * @description active 启用, retired 停用
+                                 * @enum {string}
+                                 */
+                                status: "active" | "retired";
+                                /** @description Microseconds since the Unix epoch */
+                                created_at: number;
+                                /** @description Microseconds since the Unix epoch */
+                                updated_at: number;
+                            };
+                            /** @description Ledger account 2004 商户待清算款账户 */
+                            receivable_account_id: string;
+                            /** @description Ledger account 2002 商户结算账户 */
+                            settlement_account_id: string;
+                            /**
+                             * @description T0 当日结算, T1 次日结算
+                             * @enum {string}
+                             */
+                            settlement_cycle: "T0" | "T1";
+                            /**
+                             * @description active 正常, suspended 暂停（终端交易返回 03）, closed 已解约
+                             * @enum {string}
+                             */
+                            status: "active" | "suspended" | "closed";
+                            /** @description Microseconds since the Unix epoch */
+                            created_at: number;
+                            /** @description Microseconds since the Unix epoch */
+                            updated_at: number;
+                        };
+                    };
+                };
+            };
+        };
+        trace?: never;
+    };
+    "/api/v1/cards": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Cards 银行卡
+         * @description Never searchable by the full card number: by holder, last four digits or status. 不支持按完整卡号查询。
+         */
+        get: {
+            parameters: {
+                query: {
+                    party_id?: string;
+                    last4?: string;
+                    /** @description active 正常, blocked 冻结, lost 挂失, closed 注销 */
+                    status?: "active" | "blocked" | "lost" | "closed";
+                    limit: number;
+                    offset: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            items: {
+                                id: string;
+                                /** @description Stands for the PAN outside the card table 卡号令牌 */
+                                token: string;
+                                bin: string;
+                                last4: string;
+                                /** @description YYMM 有效期 */
+                                expiry: string;
+                                /**
+                                 * @description active 正常, blocked 冻结, lost 挂失, closed 注销
+                                 * @enum {string}
+                                 */
+                                status: "active" | "blocked" | "lost" | "closed";
+                                party_id: string;
+                                org_id: string;
+                                account_id: string;
+                                /** @description Consecutive wrong PINs (3 = locked) 连续密码错误次数 */
+                                pin_tries: number;
+                                /** @description fen per business day 日累计限额（分） */
+                                daily_limit: number;
+                                /** @description fen 单笔限额（分） */
+                                per_txn_limit: number;
+                                /** @description Microseconds since the Unix epoch */
+                                created_at: number;
+                                /** @description Microseconds since the Unix epoch */
+                                updated_at: number;
+                            }[];
+                            total: number;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        /**
+         * Issue a debit card 发卡
+         * @description The answer carries the full PAN this once. The PIN is turned into an IBM 3624 offset inside the crypto service and never stored. 应答中的完整卡号仅返回这一次；密码仅以 IBM 3624 偏移值保存。
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        party_id: string;
+                        account_id: string;
+                        /** @description The customer’s chosen PIN, 4–6 digits; never stored 客户设定的密码（不存储） */
+                        pin: string;
+                        /** @description fen per business day; default ¥50,000 日累计限额（分） */
+                        daily_limit?: number;
+                        /** @description fen; default ¥20,000 单笔限额（分） */
+                        per_txn_limit?: number;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            /** @description Stands for the PAN outside the card table 卡号令牌 */
+                            token: string;
+                            bin: string;
+                            last4: string;
+                            /** @description YYMM 有效期 */
+                            expiry: string;
+                            /**
+                             * @description active 正常, blocked 冻结, lost 挂失, closed 注销
+                             * @enum {string}
+                             */
+                            status: "active" | "blocked" | "lost" | "closed";
+                            party_id: string;
+                            org_id: string;
+                            account_id: string;
+                            /** @description Consecutive wrong PINs (3 = locked) 连续密码错误次数 */
+                            pin_tries: number;
+                            /** @description fen per business day 日累计限额（分） */
+                            daily_limit: number;
+                            /** @description fen 单笔限额（分） */
+                            per_txn_limit: number;
+                            /** @description Microseconds since the Unix epoch */
+                            created_at: number;
+                            /** @description Microseconds since the Unix epoch */
+                            updated_at: number;
+                            /** @description The full card number, answered this once only 完整卡号（仅此一次返回） */
+                            pan: string;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/cards/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One card 银行卡详情 */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            /** @description Stands for the PAN outside the card table 卡号令牌 */
+                            token: string;
+                            bin: string;
+                            last4: string;
+                            /** @description YYMM 有效期 */
+                            expiry: string;
+                            /**
+                             * @description active 正常, blocked 冻结, lost 挂失, closed 注销
+                             * @enum {string}
+                             */
+                            status: "active" | "blocked" | "lost" | "closed";
+                            party_id: string;
+                            org_id: string;
+                            account_id: string;
+                            /** @description Consecutive wrong PINs (3 = locked) 连续密码错误次数 */
+                            pin_tries: number;
+                            /** @description fen per business day 日累计限额（分） */
+                            daily_limit: number;
+                            /** @description fen 单笔限额（分） */
+                            per_txn_limit: number;
+                            /** @description Microseconds since the Unix epoch */
+                            created_at: number;
+                            /** @description Microseconds since the Unix epoch */
+                            updated_at: number;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Block, unblock, report lost, close, or change limits 冻结、解冻、挂失、注销或调整限额
+         * @description active ↔ blocked; active/blocked → lost; any → closed; lost and closed do not come back. 挂失与注销不可恢复。
+         */
+        patch: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /**
+                         * @description active 正常, blocked 冻结, lost 挂失, closed 注销
+                         * @enum {string}
+                         */
+                        status?: "active" | "blocked" | "lost" | "closed";
+                        /** @description fen per business day 日累计限额（分） */
+                        daily_limit?: number;
+                        /** @description fen 单笔限额（分） */
+                        per_txn_limit?: number;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            /** @description Stands for the PAN outside the card table 卡号令牌 */
+                            token: string;
+                            bin: string;
+                            last4: string;
+                            /** @description YYMM 有效期 */
+                            expiry: string;
+                            /**
+                             * @description active 正常, blocked 冻结, lost 挂失, closed 注销
+                             * @enum {string}
+                             */
+                            status: "active" | "blocked" | "lost" | "closed";
+                            party_id: string;
+                            org_id: string;
+                            account_id: string;
+                            /** @description Consecutive wrong PINs (3 = locked) 连续密码错误次数 */
+                            pin_tries: number;
+                            /** @description fen per business day 日累计限额（分） */
+                            daily_limit: number;
+                            /** @description fen 单笔限额（分） */
+                            per_txn_limit: number;
+                            /** @description Microseconds since the Unix epoch */
+                            created_at: number;
+                            /** @description Microseconds since the Unix epoch */
+                            updated_at: number;
+                        };
+                    };
+                };
+            };
+        };
+        trace?: never;
+    };
+    "/api/v1/cards/{id}/pin": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Reset the PIN (clears wrong tries) 重置密码（清除错误次数） */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description The customer’s chosen PIN, 4–6 digits; never stored 客户设定的密码（不存储） */
+                        pin: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            /** @description Stands for the PAN outside the card table 卡号令牌 */
+                            token: string;
+                            bin: string;
+                            last4: string;
+                            /** @description YYMM 有效期 */
+                            expiry: string;
+                            /**
+                             * @description active 正常, blocked 冻结, lost 挂失, closed 注销
+                             * @enum {string}
+                             */
+                            status: "active" | "blocked" | "lost" | "closed";
+                            party_id: string;
+                            org_id: string;
+                            account_id: string;
+                            /** @description Consecutive wrong PINs (3 = locked) 连续密码错误次数 */
+                            pin_tries: number;
+                            /** @description fen per business day 日累计限额（分） */
+                            daily_limit: number;
+                            /** @description fen 单笔限额（分） */
+                            per_txn_limit: number;
+                            /** @description Microseconds since the Unix epoch */
+                            created_at: number;
+                            /** @description Microseconds since the Unix epoch */
+                            updated_at: number;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/terminal/pay/sale": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Sale 消费 */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description Client-chosen id of the request (idempotency key) 客户端请求号 */
+                        clientId: string;
+                        /** @description Fen 分 */
+                        amount: number;
+                        card: {
+                            /** @description Card number (Luhn) 卡号 */
+                            pan: string;
+                            /** @description YYMM 有效期 */
+                            expiry: string;
+                        };
+                        /** @description ISO 9564 format 4 PIN block under the session PIN key, hex 密码块 */
+                        pinBlock?: string;
+                        lat?: number;
+                        lng?: number;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            clientId: string;
+                            /** @enum {string} */
+                            type: "balance" | "sale" | "void" | "refund" | "preauth" | "preauth_void" | "completion" | "completion_void" | "reversal" | "qr_sale" | "transfer";
+                            /** @enum {string} */
+                            status: "approved" | "declined" | "held" | "voided" | "reversed" | "expired" | "completed" | "refunded";
+                            approved: boolean;
+                            /** @enum {string} */
+                            responseCode: "12" | "13" | "14" | "22" | "25" | "33" | "41" | "45" | "51" | "55" | "57" | "58" | "59" | "61" | "64" | "65" | "75" | "77" | "91" | "94" | "96" | "00" | "03" | "05" | "09" | "A0";
+                            message: {
+                                zh: string;
+                                en: string;
+                            };
+                            amount: number;
+                            fee: number;
+                            balance?: number;
+                            cardLast4: string | null;
+                            batchNo: number | null;
+                            traceNo: number | null;
+                            authCode: string | null;
+                            originalId: string | null;
+                            /** @description Milliseconds since the Unix epoch */
+                            at: number;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/terminal/pay/balance": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Balance inquiry 余额查询 */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description Client-chosen id of the request (idempotency key) 客户端请求号 */
+                        clientId: string;
+                        card: {
+                            /** @description Card number (Luhn) 卡号 */
+                            pan: string;
+                            /** @description YYMM 有效期 */
+                            expiry: string;
+                        };
+                        /** @description ISO 9564 format 4 PIN block under the session PIN key, hex 密码块 */
+                        pinBlock: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            clientId: string;
+                            /** @enum {string} */
+                            type: "balance" | "sale" | "void" | "refund" | "preauth" | "preauth_void" | "completion" | "completion_void" | "reversal" | "qr_sale" | "transfer";
+                            /** @enum {string} */
+                            status: "approved" | "declined" | "held" | "voided" | "reversed" | "expired" | "completed" | "refunded";
+                            approved: boolean;
+                            /** @enum {string} */
+                            responseCode: "12" | "13" | "14" | "22" | "25" | "33" | "41" | "45" | "51" | "55" | "57" | "58" | "59" | "61" | "64" | "65" | "75" | "77" | "91" | "94" | "96" | "00" | "03" | "05" | "09" | "A0";
+                            message: {
+                                zh: string;
+                                en: string;
+                            };
+                            amount: number;
+                            fee: number;
+                            balance?: number;
+                            cardLast4: string | null;
+                            batchNo: number | null;
+                            traceNo: number | null;
+                            authCode: string | null;
+                            originalId: string | null;
+                            /** @description Milliseconds since the Unix epoch */
+                            at: number;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/terminal/pay/void": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Sale void 消费撤销 (supervisor) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description Client-chosen id of the request (idempotency key) 客户端请求号 */
+                        clientId: string;
+                        originalId: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            clientId: string;
+                            /** @enum {string} */
+                            type: "balance" | "sale" | "void" | "refund" | "preauth" | "preauth_void" | "completion" | "completion_void" | "reversal" | "qr_sale" | "transfer";
+                            /** @enum {string} */
+                            status: "approved" | "declined" | "held" | "voided" | "reversed" | "expired" | "completed" | "refunded";
+                            approved: boolean;
+                            /** @enum {string} */
+                            responseCode: "12" | "13" | "14" | "22" | "25" | "33" | "41" | "45" | "51" | "55" | "57" | "58" | "59" | "61" | "64" | "65" | "75" | "77" | "91" | "94" | "96" | "00" | "03" | "05" | "09" | "A0";
+                            message: {
+                                zh: string;
+                                en: string;
+                            };
+                            amount: number;
+                            fee: number;
+                            balance?: number;
+                            cardLast4: string | null;
+                            batchNo: number | null;
+                            traceNo: number | null;
+                            authCode: string | null;
+                            originalId: string | null;
+                            /** @description Milliseconds since the Unix epoch */
+                            at: number;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/terminal/pay/refund": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Refund 退货 (supervisor) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description Client-chosen id of the request (idempotency key) 客户端请求号 */
+                        clientId: string;
+                        originalId: string;
+                        /** @description Fen 分 */
+                        amount: number;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            clientId: string;
+                            /** @enum {string} */
+                            type: "balance" | "sale" | "void" | "refund" | "preauth" | "preauth_void" | "completion" | "completion_void" | "reversal" | "qr_sale" | "transfer";
+                            /** @enum {string} */
+                            status: "approved" | "declined" | "held" | "voided" | "reversed" | "expired" | "completed" | "refunded";
+                            approved: boolean;
+                            /** @enum {string} */
+                            responseCode: "12" | "13" | "14" | "22" | "25" | "33" | "41" | "45" | "51" | "55" | "57" | "58" | "59" | "61" | "64" | "65" | "75" | "77" | "91" | "94" | "96" | "00" | "03" | "05" | "09" | "A0";
+                            message: {
+                                zh: string;
+                                en: string;
+                            };
+                            amount: number;
+                            fee: number;
+                            balance?: number;
+                            cardLast4: string | null;
+                            batchNo: number | null;
+                            traceNo: number | null;
+                            authCode: string | null;
+                            originalId: string | null;
+                            /** @description Milliseconds since the Unix epoch */
+                            at: number;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/terminal/pay/preauth": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Pre-authorisation 预授权 */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description Client-chosen id of the request (idempotency key) 客户端请求号 */
+                        clientId: string;
+                        /** @description Fen 分 */
+                        amount: number;
+                        card: {
+                            /** @description Card number (Luhn) 卡号 */
+                            pan: string;
+                            /** @description YYMM 有效期 */
+                            expiry: string;
+                        };
+                        /** @description ISO 9564 format 4 PIN block under the session PIN key, hex 密码块 */
+                        pinBlock?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            clientId: string;
+                            /** @enum {string} */
+                            type: "balance" | "sale" | "void" | "refund" | "preauth" | "preauth_void" | "completion" | "completion_void" | "reversal" | "qr_sale" | "transfer";
+                            /** @enum {string} */
+                            status: "approved" | "declined" | "held" | "voided" | "reversed" | "expired" | "completed" | "refunded";
+                            approved: boolean;
+                            /** @enum {string} */
+                            responseCode: "12" | "13" | "14" | "22" | "25" | "33" | "41" | "45" | "51" | "55" | "57" | "58" | "59" | "61" | "64" | "65" | "75" | "77" | "91" | "94" | "96" | "00" | "03" | "05" | "09" | "A0";
+                            message: {
+                                zh: string;
+                                en: string;
+                            };
+                            amount: number;
+                            fee: number;
+                            balance?: number;
+                            cardLast4: string | null;
+                            batchNo: number | null;
+                            traceNo: number | null;
+                            authCode: string | null;
+                            originalId: string | null;
+                            /** @description Milliseconds since the Unix epoch */
+                            at: number;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/terminal/pay/preauth-void": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Pre-auth void 预授权撤销 (supervisor) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description Client-chosen id of the request (idempotency key) 客户端请求号 */
+                        clientId: string;
+                        originalId: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            clientId: string;
+                            /** @enum {string} */
+                            type: "balance" | "sale" | "void" | "refund" | "preauth" | "preauth_void" | "completion" | "completion_void" | "reversal" | "qr_sale" | "transfer";
+                            /** @enum {string} */
+                            status: "approved" | "declined" | "held" | "voided" | "reversed" | "expired" | "completed" | "refunded";
+                            approved: boolean;
+                            /** @enum {string} */
+                            responseCode: "12" | "13" | "14" | "22" | "25" | "33" | "41" | "45" | "51" | "55" | "57" | "58" | "59" | "61" | "64" | "65" | "75" | "77" | "91" | "94" | "96" | "00" | "03" | "05" | "09" | "A0";
+                            message: {
+                                zh: string;
+                                en: string;
+                            };
+                            amount: number;
+                            fee: number;
+                            balance?: number;
+                            cardLast4: string | null;
+                            batchNo: number | null;
+                            traceNo: number | null;
+                            authCode: string | null;
+                            originalId: string | null;
+                            /** @description Milliseconds since the Unix epoch */
+                            at: number;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/terminal/pay/completion": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Pre-auth completion 预授权完成 */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description Client-chosen id of the request (idempotency key) 客户端请求号 */
+                        clientId: string;
+                        originalId: string;
+                        /** @description Fen 分 */
+                        amount: number;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            clientId: string;
+                            /** @enum {string} */
+                            type: "balance" | "sale" | "void" | "refund" | "preauth" | "preauth_void" | "completion" | "completion_void" | "reversal" | "qr_sale" | "transfer";
+                            /** @enum {string} */
+                            status: "approved" | "declined" | "held" | "voided" | "reversed" | "expired" | "completed" | "refunded";
+                            approved: boolean;
+                            /** @enum {string} */
+                            responseCode: "12" | "13" | "14" | "22" | "25" | "33" | "41" | "45" | "51" | "55" | "57" | "58" | "59" | "61" | "64" | "65" | "75" | "77" | "91" | "94" | "96" | "00" | "03" | "05" | "09" | "A0";
+                            message: {
+                                zh: string;
+                                en: string;
+                            };
+                            amount: number;
+                            fee: number;
+                            balance?: number;
+                            cardLast4: string | null;
+                            batchNo: number | null;
+                            traceNo: number | null;
+                            authCode: string | null;
+                            originalId: string | null;
+                            /** @description Milliseconds since the Unix epoch */
+                            at: number;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/terminal/pay/completion-void": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Completion void 预授权完成撤销 (supervisor) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description Client-chosen id of the request (idempotency key) 客户端请求号 */
+                        clientId: string;
+                        originalId: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            clientId: string;
+                            /** @enum {string} */
+                            type: "balance" | "sale" | "void" | "refund" | "preauth" | "preauth_void" | "completion" | "completion_void" | "reversal" | "qr_sale" | "transfer";
+                            /** @enum {string} */
+                            status: "approved" | "declined" | "held" | "voided" | "reversed" | "expired" | "completed" | "refunded";
+                            approved: boolean;
+                            /** @enum {string} */
+                            responseCode: "12" | "13" | "14" | "22" | "25" | "33" | "41" | "45" | "51" | "55" | "57" | "58" | "59" | "61" | "64" | "65" | "75" | "77" | "91" | "94" | "96" | "00" | "03" | "05" | "09" | "A0";
+                            message: {
+                                zh: string;
+                                en: string;
+                            };
+                            amount: number;
+                            fee: number;
+                            balance?: number;
+                            cardLast4: string | null;
+                            batchNo: number | null;
+                            traceNo: number | null;
+                            authCode: string | null;
+                            originalId: string | null;
+                            /** @description Milliseconds since the Unix epoch */
+                            at: number;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/terminal/pay/reversal": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Reversal 冲正 */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description Client-chosen id of the request (idempotency key) 客户端请求号 */
+                        clientId: string;
+                        /** @description Client-chosen id of the request (idempotency key) 客户端请求号 */
+                        originalClientId: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            clientId: string;
+                            /** @enum {string} */
+                            type: "balance" | "sale" | "void" | "refund" | "preauth" | "preauth_void" | "completion" | "completion_void" | "reversal" | "qr_sale" | "transfer";
+                            /** @enum {string} */
+                            status: "approved" | "declined" | "held" | "voided" | "reversed" | "expired" | "completed" | "refunded";
+                            approved: boolean;
+                            /** @enum {string} */
+                            responseCode: "12" | "13" | "14" | "22" | "25" | "33" | "41" | "45" | "51" | "55" | "57" | "58" | "59" | "61" | "64" | "65" | "75" | "77" | "91" | "94" | "96" | "00" | "03" | "05" | "09" | "A0";
+                            message: {
+                                zh: string;
+                                en: string;
+                            };
+                            amount: number;
+                            fee: number;
+                            balance?: number;
+                            cardLast4: string | null;
+                            batchNo: number | null;
+                            traceNo: number | null;
+                            authCode: string | null;
+                            originalId: string | null;
+                            /** @description Milliseconds since the Unix epoch */
+                            at: number;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/terminal/pay/transactions/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One transaction (reprint, status) 交易查询 */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            clientId: string;
+                            /** @enum {string} */
+                            type: "balance" | "sale" | "void" | "refund" | "preauth" | "preauth_void" | "completion" | "completion_void" | "reversal" | "qr_sale" | "transfer";
+                            /** @enum {string} */
+                            status: "approved" | "declined" | "held" | "voided" | "reversed" | "expired" | "completed" | "refunded";
+                            approved: boolean;
+                            /** @enum {string} */
+                            responseCode: "12" | "13" | "14" | "22" | "25" | "33" | "41" | "45" | "51" | "55" | "57" | "58" | "59" | "61" | "64" | "65" | "75" | "77" | "91" | "94" | "96" | "00" | "03" | "05" | "09" | "A0";
+                            message: {
+                                zh: string;
+                                en: string;
+                            };
+                            amount: number;
+                            fee: number;
+                            balance?: number;
+                            cardLast4: string | null;
+                            batchNo: number | null;
+                            traceNo: number | null;
+                            authCode: string | null;
+                            originalId: string | null;
+                            /** @description Milliseconds since the Unix epoch */
+                            at: number;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/terminal/pay/batch": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The open batch 当前批次 */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            batchNo: number;
+                            /** @description Milliseconds since the Unix epoch */
+                            openedAt: number;
+                            totals: {
+                                saleCount: number;
+                                saleAmount: number;
+                                refundCount: number;
+                                refundAmount: number;
+                            };
+                            transactions: {
+                                id: string;
+                                clientId: string;
+                                /** @enum {string} */
+                                type: "balance" | "sale" | "void" | "refund" | "preauth" | "preauth_void" | "completion" | "completion_void" | "reversal" | "qr_sale" | "transfer";
+                                /** @enum {string} */
+                                status: "approved" | "declined" | "held" | "voided" | "reversed" | "expired" | "completed" | "refunded";
+                                approved: boolean;
+                                /** @enum {string} */
+                                responseCode: "12" | "13" | "14" | "22" | "25" | "33" | "41" | "45" | "51" | "55" | "57" | "58" | "59" | "61" | "64" | "65" | "75" | "77" | "91" | "94" | "96" | "00" | "03" | "05" | "09" | "A0";
+                                message: {
+                                    zh: string;
+                                    en: string;
+                                };
+                                amount: number;
+                                fee: number;
+                                balance?: number;
+                                cardLast4: string | null;
+                                batchNo: number | null;
+                                traceNo: number | null;
+                                authCode: string | null;
+                                originalId: string | null;
+                                /** @description Milliseconds since the Unix epoch */
+                                at: number;
+                            }[];
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/terminal/pay/batch/close": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Batch settlement 批结算 */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description Client-chosen id of the request (idempotency key) 客户端请求号 */
+                        clientId: string;
+                        totals: {
+                            saleCount: number;
+                            saleAmount: number;
+                            refundCount: number;
+                            refundAmount: number;
+                        };
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            batchNo: number;
+                            /** @enum {string} */
+                            result: "balanced" | "mismatch";
+                            terminalTotals: {
+                                saleCount: number;
+                                saleAmount: number;
+                                refundCount: number;
+                                refundAmount: number;
+                            };
+                            hostTotals: {
+                                saleCount: number;
+                                saleAmount: number;
+                                refundCount: number;
+                                refundAmount: number;
+                            };
+                            nextBatchNo: number;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/terminal/pay/batch/upload": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Batch upload 批上送 */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description Client-chosen id of the request (idempotency key) 客户端请求号 */
+                        clientId: string;
+                        batchNo: number;
+                        transactions: {
+                            /** @description Client-chosen id of the request (idempotency key) 客户端请求号 */
+                            clientId: string;
+                            /** @enum {string} */
+                            type: "balance" | "sale" | "void" | "refund" | "preauth" | "preauth_void" | "completion" | "completion_void" | "reversal" | "qr_sale" | "transfer";
+                            amount: number;
+                        }[];
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            batchNo: number;
+                            /** @enum {string} */
+                            result: "uploaded";
+                            exceptions: number;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/payments/transactions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Payment transactions 交易查询
+         * @description Newest first; pass next_before as before for the next page. 按时间倒序；翻页传 next_before。
+         */
+        get: {
+            parameters: {
+                query?: {
+                    merchant_party_id?: string;
+                    terminal_id?: string;
+                    type?: "balance" | "sale" | "void" | "refund" | "preauth" | "preauth_void" | "completion" | "completion_void" | "reversal" | "qr_sale" | "transfer";
+                    status?: "approved" | "declined" | "held" | "voided" | "reversed" | "expired" | "completed" | "refunded";
+                    /** @description Business date YYYY-MM-DD (inclusive) or µs since the epoch 营业日期或微秒时间戳 */
+                    from?: string;
+                    /** @description Business date YYYY-MM-DD (inclusive) or µs since the epoch 营业日期或微秒时间戳 */
+                    to?: string;
+                    last4?: string;
+                    before?: string;
+                    limit?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            items: {
+                                id: string;
+                                /** @enum {string} */
+                                type: "balance" | "sale" | "void" | "refund" | "preauth" | "preauth_void" | "completion" | "completion_void" | "reversal" | "qr_sale" | "transfer";
+                                /** @enum {string} */
+                                status: "approved" | "declined" | "held" | "voided" | "reversed" | "expired" | "completed" | "refunded";
+                                response_code: string;
+                                client_id: string;
+                                terminal_id: string | null;
+                                merchant_party_id: string | null;
+                                org_id: string;
+                                batch_id: string | null;
+                                operator_id: string | null;
+                                card_id: string | null;
+                                card_last4: string | null;
+                                account_id: string | null;
+                                counter_account_id: string | null;
+                                amount: number;
+                                fee: number;
+                                refunded_amount: number;
+                                refunded_fee: number;
+                                original_id: string | null;
+                                trace_no: number | null;
+                                auth_code: string | null;
+                                pending_transfer_id: string | null;
+                                /** @description Microseconds since the Unix epoch */
+                                hold_expires_at: number | null;
+                                business_date: string;
+                                settlement_id: string | null;
+                                in_flight: boolean;
+                                /** @description Microseconds since the Unix epoch */
+                                created_at: number;
+                                /** @description Microseconds since the Unix epoch */
+                                updated_at: number;
+                            }[];
+                            next_before: string | null;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/payments/transactions/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One payment transaction 交易详情 */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            /** @enum {string} */
+                            type: "balance" | "sale" | "void" | "refund" | "preauth" | "preauth_void" | "completion" | "completion_void" | "reversal" | "qr_sale" | "transfer";
+                            /** @enum {string} */
+                            status: "approved" | "declined" | "held" | "voided" | "reversed" | "expired" | "completed" | "refunded";
+                            response_code: string;
+                            client_id: string;
+                            terminal_id: string | null;
+                            merchant_party_id: string | null;
+                            org_id: string;
+                            batch_id: string | null;
+                            operator_id: string | null;
+                            card_id: string | null;
+                            card_last4: string | null;
+                            account_id: string | null;
+                            counter_account_id: string | null;
+                            amount: number;
+                            fee: number;
+                            refunded_amount: number;
+                            refunded_fee: number;
+                            original_id: string | null;
+                            trace_no: number | null;
+                            auth_code: string | null;
+                            pending_transfer_id: string | null;
+                            /** @description Microseconds since the Unix epoch */
+                            hold_expires_at: number | null;
+                            business_date: string;
+                            settlement_id: string | null;
+                            in_flight: boolean;
+                            /** @description Microseconds since the Unix epoch */
+                            created_at: number;
+                            /** @description Microseconds since the Unix epoch */
+                            updated_at: number;
+                            risk: {
+                                outcome: string;
+                                code: string;
+                                hits: {
+                                    rule_id: string;
+                                    version: number;
+                                    name: string;
+                                    outcome: string;
+                                    shadow: boolean;
+                                    reason: {
+                                        zh: string;
+                                        en: string;
+                                    };
+                                }[];
+                            } | null;
+                            related: {
+                                id: string;
+                                /** @enum {string} */
+                                type: "balance" | "sale" | "void" | "refund" | "preauth" | "preauth_void" | "completion" | "completion_void" | "reversal" | "qr_sale" | "transfer";
+                                /** @enum {string} */
+                                status: "approved" | "declined" | "held" | "voided" | "reversed" | "expired" | "completed" | "refunded";
+                                response_code: string;
+                                client_id: string;
+                                terminal_id: string | null;
+                                merchant_party_id: string | null;
+                                org_id: string;
+                                batch_id: string | null;
+                                operator_id: string | null;
+                                card_id: string | null;
+                                card_last4: string | null;
+                                account_id: string | null;
+                                counter_account_id: string | null;
+                                amount: number;
+                                fee: number;
+                                refunded_amount: number;
+                                refunded_fee: number;
+                                original_id: string | null;
+                                trace_no: number | null;
+                                auth_code: string | null;
+                                pending_transfer_id: string | null;
+                                /** @description Microseconds since the Unix epoch */
+                                hold_expires_at: number | null;
+                                business_date: string;
+                                settlement_id: string | null;
+                                in_flight: boolean;
+                                /** @description Microseconds since the Unix epoch */
+                                created_at: number;
+                                /** @description Microseconds since the Unix epoch */
+                                updated_at: number;
+                            }[];
+                            ledger_transfer_ids: string[];
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/risk/rules": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Risk rules 风控规则 */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description allow_list 白名单, deny_list 黑名单, amount_limit 单笔限额, daily_total 日累计限额, velocity 频次, time_window 时段, outside_area 位置异常, amount_vs_normal 金额异常 */
+                    kind?: "allow_list" | "deny_list" | "amount_limit" | "daily_total" | "velocity" | "time_window" | "outside_area" | "amount_vs_normal";
+                    /** @description active 生效, shadow 影子（只记录不拦截）, off 停用 */
+                    mode?: "active" | "shadow" | "off";
+                    org_id?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            items: {
+                                id: string;
+                                org_id: string;
+                                /**
+                                 * @description allow_list 白名单, deny_list 黑名单, amount_limit 单笔限额, daily_total 日累计限额, velocity 频次, time_window 时段, outside_area 位置异常, amount_vs_normal 金额异常
+                                 * @enum {string}
+                                 */
+                                kind: "allow_list" | "deny_list" | "amount_limit" | "daily_total" | "velocity" | "time_window" | "outside_area" | "amount_vs_normal";
+                                /**
+                                 * @description active 生效, shadow 影子（只记录不拦截）, off 停用
+                                 * @enum {string}
+                                 */
+                                mode: "active" | "shadow" | "off";
+                                version: number;
+                                name: string;
+                                /**
+                                 * @description decline 拒绝, review 挂起待审核; allow lists approve 白名单为放行
+                                 * @enum {string}
+                                 */
+                                outcome: "decline" | "review" | "approve";
+                                params: unknown;
+                                note: string | null;
+                                created_by: string | null;
+                                /** @description Microseconds since the Unix epoch */
+                                created_at: number;
+                                /** @description Microseconds since the Unix epoch */
+                                updated_at: number;
+                                /** @description Every version, newest first 全部版本 */
+                                versions?: {
+                                    version: number;
+                                    name: string;
+                                    /**
+                                     * @description decline 拒绝, review 挂起待审核; allow lists approve 白名单为放行
+                                     * @enum {string}
+                                     */
+                                    outcome: "decline" | "review" | "approve";
+                                    params: unknown;
+                                    note: string | null;
+                                    created_by: string | null;
+                                    /** @description Microseconds since the Unix epoch */
+                                    created_at: number;
+                                }[];
+                            }[];
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        /**
+         * Create a risk rule 新建风控规则
+         * @description Version 1 of a rule of the organisation (default: your own), applying to its subtree. Mode defaults to shadow. 新规则默认为影子模式；规则适用于该机构及其下级机构。
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        org_id?: string;
+                        name: string;
+                        /**
+                         * @description allow_list 白名单, deny_list 黑名单, amount_limit 单笔限额, daily_total 日累计限额, velocity 频次, time_window 时段, outside_area 位置异常, amount_vs_normal 金额异常
+                         * @enum {string}
+                         */
+                        kind: "allow_list" | "deny_list" | "amount_limit" | "daily_total" | "velocity" | "time_window" | "outside_area" | "amount_vs_normal";
+                        /**
+                         * @description active 生效, shadow 影子（只记录不拦截）, off 停用
+                         * @enum {string}
+                         */
+                        mode?: "active" | "shadow" | "off";
+                        /**
+                         * @description decline 拒绝, review 挂起待审核; allow lists approve 白名单为放行
+                         * @enum {string}
+                         */
+                        outcome?: "decline" | "review" | "approve";
+                        /** @description Per kind (checked strictly): allow_list/deny_list {cards?, terminals?, merchants?}; amount_limit {scope, ids?, max_amount, types?}; daily_total {scope, ids?, max_total, types?}; velocity {scope, ids?, max_count, window_minutes, types?}; time_window {from, to, amount_above?, types?}; outside_area {radius_m, require_location?, types?}; amount_vs_normal {factor_pct, statistic, days, min_samples, types?}. scope = card | terminal | merchant. 参数按类型校验。 */
+                        params: {
+                            [key: string]: unknown;
+                        };
+                        note?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            org_id: string;
+                            /**
+                             * @description allow_list 白名单, deny_list 黑名单, amount_limit 单笔限额, daily_total 日累计限额, velocity 频次, time_window 时段, outside_area 位置异常, amount_vs_normal 金额异常
+                             * @enum {string}
+                             */
+                            kind: "allow_list" | "deny_list" | "amount_limit" | "daily_total" | "velocity" | "time_window" | "outside_area" | "amount_vs_normal";
+                            /**
+                             * @description active 生效, shadow 影子（只记录不拦截）, off 停用
+                             * @enum {string}
+                             */
+                            mode: "active" | "shadow" | "off";
+                            version: number;
+                            name: string;
+                            /**
+                             * @description decline 拒绝, review 挂起待审核; allow lists approve 白名单为放行
+                             * @enum {string}
+                             */
+                            outcome: "decline" | "review" | "approve";
+                            params: unknown;
+                            note: string | null;
+                            created_by: string | null;
+                            /** @description Microseconds since the Unix epoch */
+                            created_at: number;
+                            /** @description Microseconds since the Unix epoch */
+                            updated_at: number;
+                            /** @description Every version, newest first 全部版本 */
+                            versions?: {
+                                version: number;
+                                name: string;
+                                /**
+                                 * @description decline 拒绝, review 挂起待审核; allow lists approve 白名单为放行
+                                 * @enum {string}
+                                 */
+                                outcome: "decline" | "review" | "approve";
+                                params: unknown;
+                                note: string | null;
+                                created_by: string | null;
+                                /** @description Microseconds since the Unix epoch */
+                                created_at: number;
+                            }[];
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/risk/rules/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One risk rule with its versions 规则详情及历史版本 */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            org_id: string;
+                            /**
+                             * @description allow_list 白名单, deny_list 黑名单, amount_limit 单笔限额, daily_total 日累计限额, velocity 频次, time_window 时段, outside_area 位置异常, amount_vs_normal 金额异常
+                             * @enum {string}
+                             */
+                            kind: "allow_list" | "deny_list" | "amount_limit" | "daily_total" | "velocity" | "time_window" | "outside_area" | "amount_vs_normal";
+                            /**
+                             * @description active 生效, shadow 影子（只记录不拦截）, off 停用
+                             * @enum {string}
+                             */
+                            mode: "active" | "shadow" | "off";
+                            version: number;
+                            name: string;
+                            /**
+                             * @description decline 拒绝, review 挂起待审核; allow lists approve 白名单为放行
+                             * @enum {string}
+                             */
+                            outcome: "decline" | "review" | "approve";
+                            params: unknown;
+                            note: string | null;
+                            created_by: string | null;
+                            /** @description Microseconds since the Unix epoch */
+                            created_at: number;
+                            /** @description Microseconds since the Unix epoch */
+                            updated_at: number;
+                            /** @description Every version, newest first 全部版本 */
+                            versions?: {
+                                version: number;
+                                name: string;
+                                /**
+                                 * @description decline 拒绝, review 挂起待审核; allow lists approve 白名单为放行
+                                 * @enum {string}
+                                 */
+                                outcome: "decline" | "review" | "approve";
+                                params: unknown;
+                                note: string | null;
+                                created_by: string | null;
+                                /** @description Microseconds since the Unix epoch */
+                                created_at: number;
+                            }[];
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/risk/rules/{id}/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * New version of a rule 新版本
+         * @description The new version replaces the old one in evaluation; old versions are kept. 新版本替代旧版本参与评估，旧版本保留。
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        name?: string;
+                        /**
+                         * @description decline 拒绝, review 挂起待审核; allow lists approve 白名单为放行
+                         * @enum {string}
+                         */
+                        outcome?: "decline" | "review" | "approve";
+                        /** @description Per kind (checked strictly): allow_list/deny_list {cards?, terminals?, merchants?}; amount_limit {scope, ids?, max_amount, types?}; daily_total {scope, ids?, max_total, types?}; velocity {scope, ids?, max_count, window_minutes, types?}; time_window {from, to, amount_above?, types?}; outside_area {radius_m, require_location?, types?}; amount_vs_normal {factor_pct, statistic, days, min_samples, types?}. scope = card | terminal | merchant. 参数按类型校验。 */
+                        params: {
+                            [key: string]: unknown;
+                        };
+                        note?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            org_id: string;
+                            /**
+                             * @description allow_list 白名单, deny_list 黑名单, amount_limit 单笔限额, daily_total 日累计限额, velocity 频次, time_window 时段, outside_area 位置异常, amount_vs_normal 金额异常
+                             * @enum {string}
+                             */
+                            kind: "allow_list" | "deny_list" | "amount_limit" | "daily_total" | "velocity" | "time_window" | "outside_area" | "amount_vs_normal";
+                            /**
+                             * @description active 生效, shadow 影子（只记录不拦截）, off 停用
+                             * @enum {string}
+                             */
+                            mode: "active" | "shadow" | "off";
+                            version: number;
+                            name: string;
+                            /**
+                             * @description decline 拒绝, review 挂起待审核; allow lists approve 白名单为放行
+                             * @enum {string}
+                             */
+                            outcome: "decline" | "review" | "approve";
+                            params: unknown;
+                            note: string | null;
+                            created_by: string | null;
+                            /** @description Microseconds since the Unix epoch */
+                            created_at: number;
+                            /** @description Microseconds since the Unix epoch */
+                            updated_at: number;
+                            /** @description Every version, newest first 全部版本 */
+                            versions?: {
+                                version: number;
+                                name: string;
+                                /**
+                                 * @description decline 拒绝, review 挂起待审核; allow lists approve 白名单为放行
+                                 * @enum {string}
+                                 */
+                                outcome: "decline" | "review" | "approve";
+                                params: unknown;
+                                note: string | null;
+                                created_by: string | null;
+                                /** @description Microseconds since the Unix epoch */
+                                created_at: number;
+                            }[];
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/risk/rules/{id}/mode": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Switch a rule active / shadow / off 切换规则模式 */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /**
+                         * @description active 生效, shadow 影子（只记录不拦截）, off 停用
+                         * @enum {string}
+                         */
+                        mode: "active" | "shadow" | "off";
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            org_id: string;
+                            /**
+                             * @description allow_list 白名单, deny_list 黑名单, amount_limit 单笔限额, daily_total 日累计限额, velocity 频次, time_window 时段, outside_area 位置异常, amount_vs_normal 金额异常
+                             * @enum {string}
+                             */
+                            kind: "allow_list" | "deny_list" | "amount_limit" | "daily_total" | "velocity" | "time_window" | "outside_area" | "amount_vs_normal";
+                            /**
+                             * @description active 生效, shadow 影子（只记录不拦截）, off 停用
+                             * @enum {string}
+                             */
+                            mode: "active" | "shadow" | "off";
+                            version: number;
+                            name: string;
+                            /**
+                             * @description decline 拒绝, review 挂起待审核; allow lists approve 白名单为放行
+                             * @enum {string}
+                             */
+                            outcome: "decline" | "review" | "approve";
+                            params: unknown;
+                            note: string | null;
+                            created_by: string | null;
+                            /** @description Microseconds since the Unix epoch */
+                            created_at: number;
+                            /** @description Microseconds since the Unix epoch */
+                            updated_at: number;
+                            /** @description Every version, newest first 全部版本 */
+                            versions?: {
+                                version: number;
+                                name: string;
+                                /**
+                                 * @description decline 拒绝, review 挂起待审核; allow lists approve 白名单为放行
+                                 * @enum {string}
+                                 */
+                                outcome: "decline" | "review" | "approve";
+                                params: unknown;
+                                note: string | null;
+                                created_by: string | null;
+                                /** @description Microseconds since the Unix epoch */
+                                created_at: number;
+                            }[];
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/risk/rules/{id}/summary": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * What a rule did or would have done 规则命中统计
+         * @description Hits by version, shadow or not, and outcome, in [from, to). 按版本、是否影子、结果统计命中笔数。
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description Microseconds since the Unix epoch */
+                    from?: number;
+                    /** @description Microseconds since the Unix epoch */
+                    to?: number;
+                };
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            rule_id: string;
+                            /**
+                             * @description active 生效, shadow 影子（只记录不拦截）, off 停用
+                             * @enum {string}
+                             */
+                            mode: "active" | "shadow" | "off";
+                            version: number;
+                            /** @description Shadow hits that would have declined 影子模式下会拒绝的笔数 */
+                            would_decline: number;
+                            /** @description Shadow hits that would have held for review 影子模式下会挂起的笔数 */
+                            would_review: number;
+                            would_approve: number;
+                            declined: number;
+                            reviewed: number;
+                            approved: number;
+                            items: {
+                                version: number;
+                                shadow: boolean;
+                                /**
+                                 * @description decline 拒绝, review 挂起待审核; allow lists approve 白名单为放行
+                                 * @enum {string}
+                                 */
+                                outcome: "decline" | "review" | "approve";
+                                count: number;
+                            }[];
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/risk/decisions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Recorded risk decisions 风控决策记录
+         * @description Assessments that hit at least one rule (shadow hits included), newest first. 命中至少一条规则的评估（含影子命中）。
+         */
+        get: {
+            parameters: {
+                query?: {
+                    rule_id?: string;
+                    /** @description Microseconds since the Unix epoch */
+                    before?: number;
+                    limit?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            items: {
+                                id: string;
+                                /** @description Microseconds since the Unix epoch */
+                                at: number;
+                                org_id: string;
+                                type: string;
+                                amount: number;
+                                merchant_party_id: string | null;
+                                terminal_id: string | null;
+                                card_id: string | null;
+                                outcome: string;
+                                code: string;
+                                hits: {
+                                    rule_id: string;
+                                    version: number;
+                                    name: string;
+                                    /**
+                                     * @description decline 拒绝, review 挂起待审核; allow lists approve 白名单为放行
+                                     * @enum {string}
+                                     */
+                                    outcome?: "decline" | "review" | "approve";
+                                    shadow: boolean;
+                                    reason: {
+                                        zh: string;
+                                        en: string;
+                                    };
+                                }[];
+                                allowed_by: {
+                                    rule_id: string;
+                                    version: number;
+                                    name: string;
+                                    /**
+                                     * @description decline 拒绝, review 挂起待审核; allow lists approve 白名单为放行
+                                     * @enum {string}
+                                     */
+                                    outcome?: "decline" | "review" | "approve";
+                                    shadow: boolean;
+                                    reason: {
+                                        zh: string;
+                                        en: string;
+                                    };
+                                }[];
+                            }[];
+                            /** @description Microseconds since the Unix epoch */
+                            next_before: number | null;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/risk/reviews": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Review queue 风控审核队列 */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description Default pending 默认待审核 */
+                    status?: "pending" | "approved" | "declined";
+                    /** @description Microseconds since the Unix epoch */
+                    before?: number;
+                    limit?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            items: {
+                                /** @description The transaction id 交易编号 */
+                                id: string;
+                                type: string;
+                                status: string;
+                                response_code: string;
+                                amount: number;
+                                fee: number;
+                                org_id: string;
+                                merchant_party_id: string | null;
+                                terminal_id: string | null;
+                                card_last4: string | null;
+                                /** @description Microseconds since the Unix epoch */
+                                created_at: number;
+                                risk: {
+                                    outcome: string;
+                                    code: string;
+                                    hits: {
+                                        rule_id: string;
+                                        version: number;
+                                        name: string;
+                                        /**
+                                         * @description decline 拒绝, review 挂起待审核; allow lists approve 白名单为放行
+                                         * @enum {string}
+                                         */
+                                        outcome?: "decline" | "review" | "approve";
+                                        shadow: boolean;
+                                        reason: {
+                                            zh: string;
+                                            en: string;
+                                        };
+                                    }[];
+                                } | null;
+                                review: {
+                                    /** @enum {string} */
+                                    decision: "approve" | "decline";
+                                    note: string;
+                                    actor_id: string;
+                                    actor_name: string;
+                                    status_after: string;
+                                    /** @description Microseconds since the Unix epoch */
+                                    decided_at: number;
+                                } | null;
+                            }[];
+                            /** @description Microseconds since the Unix epoch */
+                            next_before: number | null;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/risk/reviews/{id}/decision": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Approve or decline a held transaction 审核挂起交易
+         * @description Approve posts the held funds to the merchant; decline releases them. 通过则入账，拒绝则释放冻结资金。
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        decision: "approve" | "decline";
+                        note: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description The transaction id 交易编号 */
+                            id: string;
+                            type: string;
+                            status: string;
+                            response_code: string;
+                            amount: number;
+                            fee: number;
+                            org_id: string;
+                            merchant_party_id: string | null;
+                            terminal_id: string | null;
+                            card_last4: string | null;
+                            /** @description Microseconds since the Unix epoch */
+                            created_at: number;
+                            risk: {
+                                outcome: string;
+                                code: string;
+                                hits: {
+                                    rule_id: string;
+                                    version: number;
+                                    name: string;
+                                    /**
+                                     * @description decline 拒绝, review 挂起待审核; allow lists approve 白名单为放行
+                                     * @enum {string}
+                                     */
+                                    outcome?: "decline" | "review" | "approve";
+                                    shadow: boolean;
+                                    reason: {
+                                        zh: string;
+                                        en: string;
+                                    };
+                                }[];
+                            } | null;
+                            review: {
+                                /** @enum {string} */
+                                decision: "approve" | "decline";
+                                note: string;
+                                actor_id: string;
+                                actor_name: string;
+                                status_after: string;
+                                /** @description Microseconds since the Unix epoch */
+                                decided_at: number;
+                            } | null;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/terminal/pay/qr/orders": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Create a dynamic QR order 生成动态收款码 */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description Idempotency key chosen by the caller 客户端流水号 */
+                        clientId: string;
+                        /** @description Fen 金额（分） */
+                        amount: number;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            orderId: string;
+                            payload: string;
+                            /** @description Milliseconds since the Unix epoch */
+                            expiresAt: number;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/terminal/pay/qr/orders/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** QR order status 收款订单状态 */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            orderId: string;
+                            /** @enum {string} */
+                            status: "open" | "paid" | "expired" | "cancelled";
+                            transaction: {
+                                id: string;
+                                clientId: string;
+                                /** @enum {string} */
+                                type: "balance" | "sale" | "void" | "refund" | "preauth" | "preauth_void" | "completion" | "completion_void" | "reversal" | "qr_sale" | "transfer";
+                                /** @enum {string} */
+                                status: "approved" | "declined" | "held" | "voided" | "reversed" | "expired" | "completed" | "refunded";
+                                approved: boolean;
+                                /** @enum {string} */
+                                responseCode: "12" | "13" | "14" | "22" | "25" | "33" | "41" | "45" | "51" | "55" | "57" | "58" | "59" | "61" | "64" | "65" | "75" | "77" | "91" | "94" | "96" | "00" | "03" | "05" | "09" | "A0";
+                                message: {
+                                    zh: string;
+                                    en: string;
+                                };
+                                amount: number;
+                                fee: number;
+                                balance?: number;
+                                cardLast4: string | null;
+                                batchNo: number | null;
+                                traceNo: number | null;
+                                authCode: string | null;
+                                originalId: string | null;
+                                /** @description Milliseconds since the Unix epoch */
+                                at: number;
+                            } | null;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/terminal/pay/qr/static": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The merchant’s static QR code 商户静态收款码 */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            payload: string;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/terminal/pay/qr/scan": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Take a customer’s payment code 扫付款码收款 */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description Idempotency key chosen by the caller 客户端流水号 */
+                        clientId: string;
+                        /** @description Fen 金额（分） */
+                        amount: number;
+                        /** @description The customer’s 18-digit payment code 付款码 */
+                        code: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            clientId: string;
+                            /** @enum {string} */
+                            type: "balance" | "sale" | "void" | "refund" | "preauth" | "preauth_void" | "completion" | "completion_void" | "reversal" | "qr_sale" | "transfer";
+                            /** @enum {string} */
+                            status: "approved" | "declined" | "held" | "voided" | "reversed" | "expired" | "completed" | "refunded";
+                            approved: boolean;
+                            /** @enum {string} */
+                            responseCode: "12" | "13" | "14" | "22" | "25" | "33" | "41" | "45" | "51" | "55" | "57" | "58" | "59" | "61" | "64" | "65" | "75" | "77" | "91" | "94" | "96" | "00" | "03" | "05" | "09" | "A0";
+                            message: {
+                                zh: string;
+                                en: string;
+                            };
+                            amount: number;
+                            fee: number;
+                            balance?: number;
+                            cardLast4: string | null;
+                            batchNo: number | null;
+                            traceNo: number | null;
+                            authCode: string | null;
+                            originalId: string | null;
+                            /** @description Milliseconds since the Unix epoch */
+                            at: number;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/pay/accounts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** My deposit accounts 我的账户 */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            items: {
+                                id: string;
+                                name: string;
+                                balance: number;
+                            }[];
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/pay/qr/decode": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Read a merchant QR code 识别收款码 */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description EMVCo MPM payload 二维码内容 */
+                        payload: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            merchantName: string;
+                            merchantCity: string;
+                            mcc: string;
+                            amount: number | null;
+                            orderId: string | null;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/pay/qr/pay": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Pay a merchant QR code 扫码付款 */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description Idempotency key chosen by the caller 客户端流水号 */
+                        clientId: string;
+                        /** @description EMVCo MPM payload 二维码内容 */
+                        payload: string;
+                        accountId: string;
+                        /** @description Fen 金额（分） */
+                        amount?: number;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            clientId: string;
+                            /** @enum {string} */
+                            type: "balance" | "sale" | "void" | "refund" | "preauth" | "preauth_void" | "completion" | "completion_void" | "reversal" | "qr_sale" | "transfer";
+                            /** @enum {string} */
+                            status: "approved" | "declined" | "held" | "voided" | "reversed" | "expired" | "completed" | "refunded";
+                            approved: boolean;
+                            /** @enum {string} */
+                            responseCode: "12" | "13" | "14" | "22" | "25" | "33" | "41" | "45" | "51" | "55" | "57" | "58" | "59" | "61" | "64" | "65" | "75" | "77" | "91" | "94" | "96" | "00" | "03" | "05" | "09" | "A0";
+                            message: {
+                                zh: string;
+                                en: string;
+                            };
+                            amount: number;
+                            fee: number;
+                            balance?: number;
+                            cardLast4: string | null;
+                            batchNo: number | null;
+                            traceNo: number | null;
+                            authCode: string | null;
+                            originalId: string | null;
+                            /** @description Milliseconds since the Unix epoch */
+                            at: number;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/pay/codes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A one-time payment code 付款码 */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        accountId: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            /** @description Milliseconds since the Unix epoch */
+                            expiresAt: number;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/pay/transfers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Transfer between accounts 转账 */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description Idempotency key chosen by the caller 客户端流水号 */
+                        clientId: string;
+                        fromAccountId: string;
+                        toAccountId: string;
+                        /** @description Fen 金额（分） */
+                        amount: number;
+                        memo?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            clientId: string;
+                            /** @enum {string} */
+                            type: "balance" | "sale" | "void" | "refund" | "preauth" | "preauth_void" | "completion" | "completion_void" | "reversal" | "qr_sale" | "transfer";
+                            /** @enum {string} */
+                            status: "approved" | "declined" | "held" | "voided" | "reversed" | "expired" | "completed" | "refunded";
+                            approved: boolean;
+                            /** @enum {string} */
+                            responseCode: "12" | "13" | "14" | "22" | "25" | "33" | "41" | "45" | "51" | "55" | "57" | "58" | "59" | "61" | "64" | "65" | "75" | "77" | "91" | "94" | "96" | "00" | "03" | "05" | "09" | "A0";
+                            message: {
+                                zh: string;
+                                en: string;
+                            };
+                            amount: number;
+                            fee: number;
+                            balance?: number;
+                            cardLast4: string | null;
+                            batchNo: number | null;
+                            traceNo: number | null;
+                            authCode: string | null;
+                            originalId: string | null;
+                            /** @description Milliseconds since the Unix epoch */
+                            at: number;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/settlements/run": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Run settlement for a date 执行日终结算
+         * @description Bank-wide: T0 merchants settle business dates ≤ date, T1 merchants ≤ date − 1. Idempotent: a second run changes nothing and answers the same totals. 全行范围；重复执行结果不变。
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description Business date YYYY-MM-DD 业务日期 */
+                        date: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            date: string;
+                            /** @description Settlements of the date 当日结算商户数 */
+                            merchants: number;
+                            /** @description Of them created by this run 本次新建 */
+                            created: number;
+                            settled: number;
+                            /** @description Net below zero: carried to the next settlement 净额为负，顺延 */
+                            carried: number;
+                            /** @description Ledger refused the transfer; retried by the next run 账务拒绝，待重试 */
+                            pending: number;
+                            transactions: number;
+                            /** @description fen 分 */
+                            gross: number;
+                            /** @description fen 分 */
+                            fees: number;
+                            /** @description fen 分 */
+                            refunds: number;
+                            /** @description fen 分 */
+                            net: number;
+                            reconciled_batches: number;
+                            failures: {
+                                settlement_id: string;
+                                merchant_party_id: string;
+                                error: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/settlements": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Settlements 结算记录 */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description Business date YYYY-MM-DD 业务日期 */
+                    date?: string;
+                    merchant_party_id?: string;
+                    status?: "open" | "pending" | "settled" | "carried";
+                    limit?: number;
+                    offset?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            items: {
+                                id: string;
+                                merchant_party_id: string;
+                                merchant_name: string | null;
+                                org_id: string;
+                                business_date: string;
+                                /** @enum {string} */
+                                cycle: "T0" | "T1";
+                                /** @description Last business date included 纳入的最后业务日期 */
+                                due_date: string;
+                                /**
+                                 * @description pending 待划款, settled 已结算, carried 顺延（净额为负）
+                                 * @enum {string}
+                                 */
+                                status: "open" | "pending" | "settled" | "carried";
+                                sale_count: number;
+                                /** @description fen 分 */
+                                sale_amount: number;
+                                /** @description fen 分 */
+                                fee_amount: number;
+                                refund_count: number;
+                                /** @description fen 分 */
+                                refund_amount: number;
+                                /** @description fen 分 */
+                                refund_fee: number;
+                                reversal_count: number;
+                                /** @description fen 分 */
+                                reversal_amount: number;
+                                /** @description fen 分 */
+                                reversal_fee: number;
+                                /** @description fen 分 */
+                                net: number;
+                                transfer_id: string | null;
+                                error: string | null;
+                                /** @description Microseconds since the Unix epoch */
+                                created_at: number;
+                                /** @description Microseconds since the Unix epoch */
+                                settled_at: number | null;
+                            }[];
+                            total: number;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/settlements/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One settlement 结算详情 */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            merchant_party_id: string;
+                            merchant_name: string | null;
+                            org_id: string;
+                            business_date: string;
+                            /** @enum {string} */
+                            cycle: "T0" | "T1";
+                            /** @description Last business date included 纳入的最后业务日期 */
+                            due_date: string;
+                            /**
+                             * @description pending 待划款, settled 已结算, carried 顺延（净额为负）
+                             * @enum {string}
+                             */
+                            status: "open" | "pending" | "settled" | "carried";
+                            sale_count: number;
+                            /** @description fen 分 */
+                            sale_amount: number;
+                            /** @description fen 分 */
+                            fee_amount: number;
+                            refund_count: number;
+                            /** @description fen 分 */
+                            refund_amount: number;
+                            /** @description fen 分 */
+                            refund_fee: number;
+                            reversal_count: number;
+                            /** @description fen 分 */
+                            reversal_amount: number;
+                            /** @description fen 分 */
+                            reversal_fee: number;
+                            /** @description fen 分 */
+                            net: number;
+                            transfer_id: string | null;
+                            error: string | null;
+                            /** @description Microseconds since the Unix epoch */
+                            created_at: number;
+                            /** @description Microseconds since the Unix epoch */
+                            settled_at: number | null;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/settlements/{id}/statement": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Settlement statement 结算对账单
+         * @description Header and lines; the lines’ net sums to the settlement’s net. 明细净额之和等于结算净额。
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            settlement: {
+                                id: string;
+                                merchant_party_id: string;
+                                merchant_name: string | null;
+                                org_id: string;
+                                business_date: string;
+                                /** @enum {string} */
+                                cycle: "T0" | "T1";
+                                /** @description Last business date included 纳入的最后业务日期 */
+                                due_date: string;
+                                /**
+                                 * @description pending 待划款, settled 已结算, carried 顺延（净额为负）
+                                 * @enum {string}
+                                 */
+                                status: "open" | "pending" | "settled" | "carried";
+                                sale_count: number;
+                                /** @description fen 分 */
+                                sale_amount: number;
+                                /** @description fen 分 */
+                                fee_amount: number;
+                                refund_count: number;
+                                /** @description fen 分 */
+                                refund_amount: number;
+                                /** @description fen 分 */
+                                refund_fee: number;
+                                reversal_count: number;
+                                /** @description fen 分 */
+                                reversal_amount: number;
+                                /** @description fen 分 */
+                                reversal_fee: number;
+                                /** @description fen 分 */
+                                net: number;
+                                transfer_id: string | null;
+                                error: string | null;
+                                /** @description Microseconds since the Unix epoch */
+                                created_at: number;
+                                /** @description Microseconds since the Unix epoch */
+                                settled_at: number | null;
+                            };
+                            lines: {
+                                transaction_id: string;
+                                /** @description Microseconds since the Unix epoch */
+                                time: number;
+                                business_date: string;
+                                type: string;
+                                status: string;
+                                /** @description sale 消费, refund 退货, reversal 撤销/冲正, none 无资金影响 */
+                                kind: string;
+                                /** @description Card last 4 or QR 卡号后四位或二维码 */
+                                card: string | null;
+                                /** @description fen 分 */
+                                amount: number;
+                                /** @description fen 分 */
+                                fee: number;
+                                /** @description fen 分 */
+                                net: number;
+                                terminal_serial: string | null;
+                                trace_no: number | null;
+                                auth_code: string | null;
+                                original_id: string | null;
+                            }[];
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/settlements/{id}/statement.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Settlement statement as CSV 结算对账单（CSV）
+         * @description UTF-8 with BOM, header row in the Accept-Language, amounts in yuan. UTF-8（含 BOM），金额单位元。
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/reconciliation/exceptions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Reconciliation exceptions 对账差错 */
+        get: {
+            parameters: {
+                query?: {
+                    status?: "open" | "resolved";
+                    batch_id?: string;
+                    limit?: number;
+                    offset?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            items: {
+                                id: string;
+                                batch_id: string;
+                                batch_no: number;
+                                terminal_id: string;
+                                terminal_serial: string | null;
+                                merchant_party_id: string | null;
+                                org_id: string;
+                                /**
+                                 * @description missing_on_host 主机无记录, missing_on_terminal 终端无记录, amount_differs 金额不符, status_differs 状态不符
+                                 * @enum {string}
+                                 */
+                                kind: "missing_on_host" | "missing_on_terminal" | "amount_differs" | "status_differs";
+                                client_id: string;
+                                host_txn_id: string | null;
+                                terminal_type: string | null;
+                                /** @description fen 分 */
+                                terminal_amount: number | null;
+                                host_type: string | null;
+                                /** @description fen 分 */
+                                host_amount: number | null;
+                                host_status: string | null;
+                                /** @enum {string} */
+                                status: "open" | "resolved";
+                                /** @enum {string|null} */
+                                resolution: "accept_host" | "reverse_host" | "write_off" | "note" | null;
+                                note: string | null;
+                                resolved_by: string | null;
+                                /** @description Microseconds since the Unix epoch */
+                                resolved_at: number | null;
+                                /** @description Microseconds since the Unix epoch */
+                                created_at: number;
+                            }[];
+                            total: number;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/reconciliation/exceptions/{id}/resolve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Resolve a reconciliation exception 处理对账差错 */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /**
+                         * @description accept_host 以主机为准, reverse_host 冲正主机交易, write_off 核销（须说明）, note 仅备注（须说明）
+                         * @enum {string}
+                         */
+                        action: "accept_host" | "reverse_host" | "write_off" | "note";
+                        note?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            batch_id: string;
+                            batch_no: number;
+                            terminal_id: string;
+                            terminal_serial: string | null;
+                            merchant_party_id: string | null;
+                            org_id: string;
+                            /**
+                             * @description missing_on_host 主机无记录, missing_on_terminal 终端无记录, amount_differs 金额不符, status_differs 状态不符
+                             * @enum {string}
+                             */
+                            kind: "missing_on_host" | "missing_on_terminal" | "amount_differs" | "status_differs";
+                            client_id: string;
+                            host_txn_id: string | null;
+                            terminal_type: string | null;
+                            /** @description fen 分 */
+                            terminal_amount: number | null;
+                            host_type: string | null;
+                            /** @description fen 分 */
+                            host_amount: number | null;
+                            host_status: string | null;
+                            /** @enum {string} */
+                            status: "open" | "resolved";
+                            /** @enum {string|null} */
+                            resolution: "accept_host" | "reverse_host" | "write_off" | "note" | null;
+                            note: string | null;
+                            resolved_by: string | null;
+                            /** @description Microseconds since the Unix epoch */
+                            resolved_at: number | null;
+                            /** @description Microseconds since the Unix epoch */
+                            created_at: number;
                         };
                     };
                 };

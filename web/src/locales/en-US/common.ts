@@ -23,5 +23,6 @@ export default {
     cashier: 'Cashier',
     buyer: 'Produce buyer',
     agent: 'Service-point agent',
+    customer: 'Customer',
   },
 } satisfies Messages<typeof zh>;

@@ -14,6 +14,9 @@ import operators from './operators';
 import apps from './apps';
 import appSets from './app-sets';
 import rollouts from './rollouts';
+import payments from './payments';
+import risk from './risk';
+import mobile from './mobile';
 
 export default {
   common,
@@ -32,4 +35,7 @@ export default {
   apps,
   appSets,
   rollouts,
+  payments,
+  risk,
+  mobile,
 };

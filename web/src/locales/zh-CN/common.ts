@@ -20,5 +20,6 @@ export default {
     cashier: '收银员',
     buyer: '收购员',
     agent: '助农服务点',
+    customer: '个人客户',
   },
 };
