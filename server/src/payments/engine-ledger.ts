@@ -102,6 +102,15 @@ async function compensate(trx: EngineDb, row: TxnRow, original: TxnRow | undefin
       .execute();
   }
   if (!original) return;
+  // The claim of a void or reversal gave the original's daily usage back; the undoing failed.
+  if ((row.type === 'void' || row.type === 'preauth_void' || row.type === 'reversal') && (original.type === 'sale' || original.type === 'preauth') && original.card_id) {
+    await trx
+      .updateTable('pay_card_usage')
+      .set((eb) => ({ amount: eb('amount', '+', original.amount), count: eb('count', '+', 1) }))
+      .where('card_id', '=', original.card_id)
+      .where('business_date', '=', original.business_date)
+      .execute();
+  }
   if (row.type === 'refund') {
     await trx
       .updateTable('pay_transactions')

@@ -146,6 +146,27 @@ describe.each(DIALECTS)('terminal transaction engine (%s)', (dialect) => {
     expect((await go(2_000)).responseCode).toBe('00');
   });
 
+  it('gives the daily limit back when a sale is voided or reversed, not when it is refunded', async () => {
+    const limited = await setupPaymentsWorld(h, { cardLimits: { per_txn_limit: 5_000, daily_limit: 5_000 } });
+    const go = async (amount: number) =>
+      limited.terminal.request<TxnReply>('POST', SALE, { clientId: cid(), amount, card: { pan: limited.card.pan, expiry: limited.card.expiry }, pinBlock: await limited.pinBlock() });
+    const first = await go(5_000);
+    expect(first.responseCode).toBe('00');
+    expect((await go(1)).responseCode).toBe('61');
+    const reversal = await limited.terminal.request<TxnReply>('POST', '/api/v1/terminal/pay/reversal', { clientId: cid(), originalClientId: first.clientId });
+    expect(reversal.responseCode).toBe('00');
+    const second = await go(5_000);
+    expect(second.responseCode).toBe('00');
+    await limited.signOnSupervisor();
+    const voided = await limited.terminal.request<TxnReply>('POST', '/api/v1/terminal/pay/void', { clientId: cid(), originalId: second.id });
+    expect(voided.responseCode).toBe('00');
+    const third = await go(5_000);
+    expect(third.responseCode).toBe('00');
+    const refund = await limited.terminal.request<TxnReply>('POST', '/api/v1/terminal/pay/refund', { clientId: cid(), originalId: third.id, amount: 5_000 });
+    expect(refund.responseCode).toBe('00');
+    expect((await go(1)).responseCode).toBe('61');
+  });
+
   it('a claim whose process died after the ledger call is settled by the retry, charging once', async () => {
     const before = await balances();
     const body = { clientId: cid('crash'), amount: 2_468, card: card(), pinBlock: await w.pinBlock() };

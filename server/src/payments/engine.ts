@@ -366,6 +366,30 @@ function transition(originalId: string, from: TxnRow['status'], to: TxnRow['stat
   };
 }
 
+/** Did the original reserve the card's daily usage (sales and pre-auths made with a card)? */
+export const reservedUsage = (o: Pick<TxnRow, 'type' | 'card_id'>): boolean => (o.type === 'sale' || o.type === 'preauth') && o.card_id !== null;
+
+/**
+ * The original's state change, and — for a sale or pre-auth that reserved the card's daily usage
+ * — its amount given back, so a voided or reversed payment no longer counts against the limit.
+ * (Refunds give nothing back: the daily limit bounds what a card spends, and a refund is not
+ * a cancelled spend.) The finalising step adds it again if the ledger refuses the undoing.
+ */
+function undoing(o: TxnRow, move: ClaimEffect): ClaimEffect {
+  if (!reservedUsage(o)) return move;
+  return async (trx, row) => {
+    const refused = await move(trx, row);
+    if (refused) return refused;
+    await trx
+      .updateTable('pay_card_usage')
+      .set((eb) => ({ amount: eb('amount', '-', o.amount), count: eb('count', '-', 1) }))
+      .where('card_id', '=', o.card_id!)
+      .where('business_date', '=', o.business_date)
+      .execute();
+    return null;
+  };
+}
+
 const fromOriginal = (o: TxnRow): Partial<TxnRow> => ({ original_id: o.id, card_id: o.card_id, card_last4: o.card_last4, account_id: o.account_id });
 
 /** Sale void (消费撤销): same terminal, same open batch, the full amount, an approved sale not refunded. */
@@ -376,7 +400,7 @@ export function voidSale(deps: PaymentsDeps, req: TerminalRequest, input: { clie
     const patch = { ...fromOriginal(o), amount: o.amount, fee: o.fee };
     if (o.batch_id !== batch.id) return { final: '77', patch };
     if (o.status !== 'approved' || o.refunded_amount > 0 || o.auth_code === null) return { final: '22', patch };
-    return { proceed: patch, claim: transition(o.id, 'approved', 'voided', '22', 0) };
+    return { proceed: patch, claim: undoing(o, transition(o.id, 'approved', 'voided', '22', 0)) };
   });
 }
 
@@ -414,7 +438,7 @@ export function preauthVoid(deps: PaymentsDeps, req: TerminalRequest, input: { c
     if (!o || o.merchant_party_id !== req.terminal.owner_party_id || o.type !== 'preauth') return { final: '25' };
     const patch = { ...fromOriginal(o), amount: o.amount };
     if (o.status !== 'approved' || o.pending_transfer_id === null) return { final: '22', patch };
-    return { proceed: patch, claim: transition(o.id, 'approved', 'voided', '22') };
+    return { proceed: patch, claim: undoing(o, transition(o.id, 'approved', 'voided', '22')) };
   });
 }
 
@@ -486,17 +510,17 @@ async function reverseOf(deps: PaymentsDeps, found: TxnRow): Promise<Decision> {
     return { final: '00', patch };
   }
   if (o.type === 'sale' || o.type === 'qr_sale' || o.type === 'completion') {
-    if (o.status === 'held') return { proceed: { ...patch, amount: o.amount }, claim: transition(o.id, 'held', 'reversed', 'retry') };
+    if (o.status === 'held') return { proceed: { ...patch, amount: o.amount }, claim: undoing(o, transition(o.id, 'held', 'reversed', 'retry')) };
     if (o.status === 'voided') return { final: '00', patch };
     if (o.status !== 'approved' && o.status !== 'refunded') return { final: '22', patch };
     const amount = o.amount - o.refunded_amount;
     const fee = o.fee - o.refunded_fee;
-    return { proceed: { ...patch, amount, fee }, claim: transition(o.id, o.status, 'reversed', 'retry', o.refunded_amount) };
+    return { proceed: { ...patch, amount, fee }, claim: undoing(o, transition(o.id, o.status, 'reversed', 'retry', o.refunded_amount)) };
   }
   if (o.type === 'preauth') {
     if (o.status === 'voided') return { final: '00', patch };
     if (o.status !== 'approved') return { final: '22', patch };
-    return { proceed: { ...patch, amount: o.amount }, claim: transition(o.id, 'approved', 'reversed', 'retry') };
+    return { proceed: { ...patch, amount: o.amount }, claim: undoing(o, transition(o.id, 'approved', 'reversed', 'retry')) };
   }
   return { final: '12', patch };
 }
