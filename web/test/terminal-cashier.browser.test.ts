@@ -24,7 +24,8 @@ checkBrowser();
 const SCREENSHOTS = fileURLToPath(new URL('../test-results/screenshots/', import.meta.url));
 const TABLET = { width: 800, height: 1280 } as const;
 /** Where Debian's zbar-tools is installed, the QR code on screen is decoded for real. */
-const HAVE_ZBAR = spawnSync('zbarimg', ['--version']).status === 0;
+// CI installs zbar-tools; elsewhere the decoding checks run when it is there.
+const HAVE_ZBAR = process.env.CI === 'true' || spawnSync('zbarimg', ['--version']).status === 0;
 
 interface TxnRow {
   id: string;

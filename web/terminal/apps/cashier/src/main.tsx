@@ -31,7 +31,7 @@ import {
   type QrOrder,
   type TxnReply,
 } from './api';
-import { encodeQr, qrPath } from './qr-code';
+import { encodeQr, qrPath } from '../../../../shared/qr-code';
 import { receiptLines, receiptRows, smsText, typeName, when, type Pick, type ReceiptInfo } from './receipt';
 
 const loadStatus = () => call('status');

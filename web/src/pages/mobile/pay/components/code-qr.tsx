@@ -1,7 +1,7 @@
 import { useMemo } from 'react';
 // The cashier app's small QR encoder (ISO/IEC 18004, no dependency). Shared by path until it
 // moves to a module both apps own (see the QR part's report).
-import { encodeQr, qrPath } from '../../../../../terminal/apps/cashier/src/qr-code';
+import { encodeQr, qrPath } from '../../../../../shared/qr-code';
 
 /** A payment code as a QR symbol, for the cashier's scanner. */
 export function CodeQr({ text }: { text: string }) {

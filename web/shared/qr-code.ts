@@ -2,7 +2,8 @@
  * A small QR Code encoder (ISO/IEC 18004): byte mode, error correction level M, the smallest
  * version 1–40 that holds the text, the mask with the lowest penalty. Enough for an EMVCo
  * merchant-presented payload (a few hundred bytes). The web app's dependencies have no QR library
- * and app bundles stay small, so the cashier carries these ~200 lines instead of a package.
+ * and app bundles stay small, so the cashier app and the customer page share this file instead of
+ * a package (ADR 0009).
  * Structure follows the standard's order: function patterns, data + Reed–Solomon codewords
  * interleaved by block, zig-zag placement, masking, format and version information.
  */
