@@ -50,6 +50,9 @@ const HEARTBEAT_S = Number(process.env.BENCH_FLEET_HEARTBEAT_S ?? 30);
 const IDLE_S = Number(process.env.BENCH_FLEET_IDLE_S ?? 30);
 /** Terminals not activated by then stay offline, so the run ends within about 3 minutes. */
 const ACTIVATION_S = Number(process.env.BENCH_FLEET_ACTIVATION_S ?? 60);
+/** A directory: servers and simulators write V8 CPU profiles there (read them in Chrome DevTools). */
+const PROFILE_DIR = process.env.BENCH_FLEET_PROFILE;
+const profileArgs = PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : [];
 const NOTICE_WAIT_S = 40;
 const MASTER_KEY = 'cd'.repeat(32);
 const PASSWORD = 'Bench-admin-2026';
@@ -111,7 +114,7 @@ async function prepare(): Promise<{ totpSecret: string; merchantId: string; bank
 }
 
 function startServer(port: number, dataDir: string): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [path.join(root, 'server/dist/cli/main.js'), 'start', '--no-demo'], {
+  const child = spawn(process.execPath, [...profileArgs, path.join(root, 'server/dist/cli/main.js'), 'start', '--no-demo'], {
     env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', DATABASE_URL: DB_URL, XIAOWEI_DATA_DIR: dataDir, XIAOWEI_MASTER_KEY: MASTER_KEY, LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -219,7 +222,7 @@ async function main(): Promise<void> {
         fs.writeFileSync(file, JSON.stringify(prepared.terminals.slice(i * per, (i + 1) * per)));
         const child = spawn(
           process.execPath,
-          [path.join(root, 'server/dist/cli/main.js'), 'simulate', 'terminals', '--from', file, '--url', urls[i % SERVERS]!, '--jsonl', '--concurrency', '64', '--activation-seconds', String(ACTIVATION_S)],
+          [...profileArgs, path.join(root, 'server/dist/cli/main.js'), 'simulate', 'terminals', '--from', file, '--url', urls[i % SERVERS]!, '--jsonl', '--concurrency', '64', '--activation-seconds', String(ACTIVATION_S)],
           { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, LOG_LEVEL: 'silent' } },
         );
         children.push(child);
