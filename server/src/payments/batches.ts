@@ -77,18 +77,51 @@ export interface CloseResult {
   nextBatchNo: number;
 }
 
-/** Closes the terminal's open batch (an empty one if none is open) and compares totals. */
-export async function closeBatch(db: EngineDb, terminalId: string, terminalTotals: BatchTotals, nowUs: number): Promise<CloseResult> {
-  const batch = await openBatch(db, terminalId, nowUs);
+/**
+ * Closes the terminal's batch and compares totals. The batch is marked closed first, so no new
+ * claim joins it (a claim checks, in its own transaction, that its batch is still open, and
+ * retries in the next batch otherwise); then the claims already in it whose ledger outcome is
+ * not recorded yet are finished (`finishInFlight`); only then are the host's totals counted — so
+ * a sale racing the close is either wholly in this batch's totals or in the next batch. A close
+ * that crashed after marking the batch is completed by the terminal's retry.
+ */
+export async function closeBatch(
+  db: EngineDb,
+  terminalId: string,
+  terminalTotals: BatchTotals,
+  nowUs: number,
+  finishInFlight: (batchId: string) => Promise<void>,
+): Promise<CloseResult> {
+  const unfinished = await db
+    .selectFrom('pay_batches')
+    .selectAll()
+    .where('terminal_id', '=', terminalId)
+    .where('status', '=', 'closed')
+    .where('result', 'is', null)
+    .orderBy('closed_at', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+  let batch: BatchRow;
+  if (unfinished) {
+    batch = toBatchRow(unfinished);
+  } else {
+    batch = await openBatch(db, terminalId, nowUs);
+    const closed = await db
+      .updateTable('pay_batches')
+      .set({ status: 'closed', closed_at: nowUs })
+      .where('id', '=', batch.id)
+      .where('status', '=', 'open')
+      .executeTakeFirst();
+    if (Number(closed.numUpdatedRows) !== 1) throw new XiaoweiError('payment_batch_busy');
+  }
+  await finishInFlight(batch.id);
   const host = await hostTotals(db, batch.id);
   const result = sameTotals(host, terminalTotals) ? 'balanced' : 'mismatch';
-  const closed = await db
+  await db
     .updateTable('pay_batches')
-    .set({ status: 'closed', closed_at: nowUs, terminal_totals: JSON.stringify(terminalTotals), host_totals: JSON.stringify(host), result })
+    .set({ terminal_totals: JSON.stringify(terminalTotals), host_totals: JSON.stringify(host), result })
     .where('id', '=', batch.id)
-    .where('status', '=', 'open')
-    .executeTakeFirst();
-  if (Number(closed.numUpdatedRows) !== 1) throw new XiaoweiError('payment_batch_busy');
+    .execute();
   return { batchNo: batch.batch_no, result, terminalTotals, hostTotals: host, nextBatchNo: (batch.batch_no % MAX_PAY_BATCH_NO) + 1 };
 }
 

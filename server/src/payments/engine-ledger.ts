@@ -198,6 +198,12 @@ export async function batchNoOf(db: EngineDb, batchId: string | null): Promise<n
 }
 
 /** Settles a row found in flight (a retry, a reversal or a status query met it), then re-reads it. */
+/** Finishes every claim of a batch whose ledger outcome is not recorded yet (batch close). */
+export async function settleBatchInFlight(deps: PaymentsDeps, batchId: string): Promise<void> {
+  const rows = await (deps.db as EngineDb).selectFrom('pay_transactions').selectAll().where('batch_id', '=', batchId).where('reply', '=', IN_FLIGHT).execute();
+  for (const r of rows) await settleInFlight(deps, toTxnRow(r));
+}
+
 export async function settleInFlight(deps: PaymentsDeps, row: TxnRow): Promise<TxnRow> {
   if (row.reply !== IN_FLIGHT) return row;
   const db = deps.db as EngineDb;

@@ -15,6 +15,7 @@ import { reconcileBatch } from './reconciliation.js';
 import { RESPONSE_CODES, TXN_STATUSES, TXN_TYPES, type BatchTotals } from './contracts.js';
 import type { PaymentsDeps } from './deps.js';
 import * as E from './engine.js';
+import { settleBatchInFlight } from './engine-ledger.js';
 import type { EngineDb } from './engine-rows.js';
 import { searchTransactions, transactionDetail } from './transactions.js';
 
@@ -271,7 +272,9 @@ export const engineRoutes: FastifyPluginAsyncTypebox<PaymentsDeps> = async (app,
   app.post('/terminal/pay/batch/close', { config: mac, schema: { tags: TAGS, summary: 'Batch settlement 批结算', body: CloseBody, response: { 200: CloseReply } } }, async (request) => {
     const { terminal } = terminalRequest(request);
     const totals: BatchTotals = request.body.totals;
-    return once(terminal.terminal_id, request.body.clientId, 'batch_close', request.body, () => closeBatch(db, terminal.terminal_id, totals, deps.now()));
+    return once(terminal.terminal_id, request.body.clientId, 'batch_close', request.body, () =>
+      closeBatch(db, terminal.terminal_id, totals, deps.now(), (batchId) => settleBatchInFlight(deps, batchId)),
+    );
   });
 
   app.post('/terminal/pay/batch/upload', { config: mac, schema: { tags: TAGS, summary: 'Batch upload 批上送', body: UploadBody, response: { 200: UploadReply } } }, async (request) => {

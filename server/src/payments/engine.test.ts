@@ -370,6 +370,29 @@ describe.each(DIALECTS)('terminal transaction engine (%s)', (dialect) => {
     expect((again as TerminalApiError).code).toBe('payment_batch_not_uploadable');
   });
 
+  it('batch close finishes the sales still in flight before counting, and a crashed close completes on the next', async () => {
+    const t = await w.addTerminal();
+    const s1 = await t.client.request<TxnReply>('POST', SALE, { clientId: cid(), amount: 1_000, card: card(), pinBlock: await t.pinBlock() });
+    // As if its process were between the ledger commit and the final update when the close came.
+    await h.db.updateTable('pay_transactions' as never).set({ reply: '', status: 'declined', response_code: '96', auth_code: null } as never).where('id' as never, '=', s1.id as never).execute();
+    const totals = { saleCount: 1, saleAmount: 1_000, refundCount: 0, refundAmount: 0 };
+    const closed = await t.client.request<{ result: string; batchNo: number; hostTotals: unknown }>('POST', '/api/v1/terminal/pay/batch/close', { clientId: cid('close'), totals });
+    expect(closed).toMatchObject({ result: 'balanced', hostTotals: totals });
+    expect(await t.client.request<TxnReply>('GET', `/api/v1/terminal/pay/transactions/${s1.id}`)).toMatchObject({ status: 'approved', responseCode: '00' });
+
+    // A close that died after marking its batch closed: the next close finishes that batch, not a new one.
+    const s2 = await t.client.request<TxnReply>('POST', SALE, { clientId: cid(), amount: 700, card: card(), pinBlock: await t.pinBlock() });
+    expect(s2.batchNo).toBe(closed.batchNo + 1);
+    await h.db.updateTable('pay_batches' as never).set({ status: 'closed', closed_at: Date.now() * 1000 } as never).where('terminal_id' as never, '=', t.id as never).where('status' as never, '=', 'open' as never).execute();
+    const finished = await t.client.request<{ result: string; batchNo: number }>('POST', '/api/v1/terminal/pay/batch/close', {
+      clientId: cid('close'),
+      totals: { saleCount: 1, saleAmount: 700, refundCount: 0, refundAmount: 0 },
+    });
+    expect(finished).toMatchObject({ result: 'balanced', batchNo: closed.batchNo + 1 });
+    // And a sale now opens the batch after that.
+    expect((await t.client.request<TxnReply>('POST', SALE, { clientId: cid(), amount: 300, card: card(), pinBlock: await t.pinBlock() })).batchNo).toBe(closed.batchNo + 2);
+  });
+
   it('held sale: resolveHeld approve posts it with the fee, decline releases it; the terminal sees the outcome', async () => {
     const before = await balances();
     // Hold two sales by hand (risk is off here; the risk part's tests hold them through rules).

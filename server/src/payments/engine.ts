@@ -75,7 +75,7 @@ type Decision =
   | { proceed: Partial<TxnRow>; claim?: ClaimEffect; risk?: RiskContext };
 
 class Declined extends Error {
-  constructor(readonly code: ResponseCode | 'retry') {
+  constructor(readonly code: ResponseCode | 'retry' | 'batch_closed') {
     super(code);
   }
 }
@@ -177,7 +177,7 @@ async function run(
   if (known) return answerExisting(deps, known, type, hash);
 
   const nowUs = deps.now();
-  const batch = await openBatch(d, req.terminal.terminal_id, nowUs);
+  let batch = await openBatch(d, req.terminal.terminal_id, nowUs);
   const merchant = await loadMerchant(d as Kysely<unknown>, req.terminal.owner_party_id);
   for (let attempt = 0; ; attempt++) {
     const base = baseRow(deps, req, type, clientId, hash, batch, nowUs);
@@ -198,14 +198,28 @@ async function run(
     const row: TxnRow = { ...base, ...decision.proceed };
     try {
       await write(deps, async (trx) => {
+        // The batch may have been closed since it was read: then this belongs in the next one.
+        if (row.batch_id !== null) {
+          const open = await trx
+            .selectFrom('pay_batches')
+            .select('status')
+            .where('id', '=', row.batch_id)
+            .$if(deps.database.dialect === 'postgres', (q) => q.forShare())
+            .executeTakeFirst();
+          if (open?.status !== 'open') throw new Declined('batch_closed');
+        }
         await trx.insertInto('pay_transactions').values(row).execute();
         const refused = decision.claim ? await decision.claim(trx, row) : null;
         if (refused) throw new Declined(refused);
       });
     } catch (error) {
       if (error instanceof Declined) {
+        if (error.code === 'batch_closed' && attempt < 5) {
+          batch = await openBatch(d, req.terminal.terminal_id, nowUs);
+          continue;
+        }
         if (error.code === 'retry' && attempt < 5) continue;
-        const code: ResponseCode = error.code === 'retry' ? '96' : error.code;
+        const code: ResponseCode = error.code === 'retry' || error.code === 'batch_closed' ? '96' : error.code;
         const out = await insertFinal(deps, { ...row, pending_transfer_id: null, hold_expires_at: null, response_code: code }, batch.batch_no);
         return 'clientId' in out ? out : answerExisting(deps, out, type, hash);
       }
