@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
-import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,6 +7,7 @@ import { TerminalClient, generateDeviceKey } from '../../server/src/terminals/cl
 import { parseStages, previewBundle, rolloutActions } from '../src/pages/apps/model.js';
 import { formatE6, heartbeatTimeline, parseE6 } from '../src/pages/terminals/model.js';
 import { HAVE_CHROMIUM, checkBrowser, launchChromium } from './support/browser.js';
+import { chooseOption, consoleApi, openMenu, saveScreenshot } from './support/console-page.js';
 import { ADMIN_PASSWORD, currentTotp, startConsoleServer, type ConsoleServer } from './support/console-server.js';
 
 /**
@@ -134,42 +134,10 @@ describe.skipIf(!HAVE_CHROMIUM)('terminal pages of the console in Chromium', () 
     await server?.close();
   });
 
-  /** Same origin, with the page's session cookie: what the console itself would send. */
-  async function apiCall<T>(method: string, url: string, body?: unknown): Promise<T> {
-    const reply = await page.evaluate(
-      async ([m, u, b]) => {
-        const res = await fetch(u, {
-          method: m,
-          credentials: 'same-origin',
-          headers: b === undefined ? {} : { 'content-type': 'application/json' },
-          body: b,
-        });
-        return { status: res.status, json: (await res.json()) as unknown };
-      },
-      [method, url, body === undefined ? undefined : JSON.stringify(body)] as const,
-    );
-    if (reply.status >= 400) throw new Error(`${method} ${url} → ${reply.status} ${JSON.stringify(reply.json)}`);
-    return reply.json as T;
-  }
-
-  /** Opens an Ant Design Select, types to search when asked, and picks the option with this text. */
-  async function choose(testId: string, optionText: string, search?: string): Promise<void> {
-    await page.getByTestId(testId).click();
-    if (search) await page.keyboard.type(search);
-    await page.locator('.ant-select-dropdown:visible .ant-select-item-option', { hasText: optionText }).first().click();
-  }
-
-  /** Clicks a menu entry, opening its sub-menu first when it is closed. */
-  async function menu(key: string, group: 'fleet' | 'appStore'): Promise<void> {
-    const item = page.getByTestId(`menu-${key}`);
-    if (!(await item.isVisible())) await page.getByTestId(`menu-group-${group}`).locator('.ant-menu-submenu-title').click();
-    await item.click();
-  }
-
-  async function screenshot(name: string): Promise<void> {
-    await page.waitForLoadState('networkidle');
-    await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: false });
-  }
+  const apiCall = <T,>(method: string, url: string, body?: unknown): Promise<T> => consoleApi<T>(page, method, url, body);
+  const choose = (testId: string, optionText: string, search?: string): Promise<void> => chooseOption(page, testId, optionText, search);
+  const menu = (key: string, group: 'fleet' | 'appStore'): Promise<void> => openMenu(page, key, group);
+  const screenshot = (name: string): Promise<void> => saveScreenshot(page, name);
 
   it('signs in and finds the terminal menu', async () => {
     await page.goto(`${server.baseUrl}/login`);

@@ -24,69 +24,16 @@ export interface TxnQuery {
   limit?: number | undefined;
 }
 
-export interface TxnView {
-  id: string;
-  type: TxnType;
-  status: TxnStatus;
-  response_code: string;
-  client_id: string;
-  terminal_id: string | null;
-  merchant_party_id: string | null;
-  org_id: string;
-  batch_id: string | null;
-  operator_id: string | null;
-  card_id: string | null;
-  card_last4: string | null;
-  account_id: string | null;
-  counter_account_id: string | null;
-  amount: number;
-  fee: number;
-  refunded_amount: number;
-  refunded_fee: number;
-  original_id: string | null;
-  trace_no: number | null;
-  auth_code: string | null;
-  pending_transfer_id: string | null;
-  hold_expires_at: number | null;
-  business_date: string;
-  settlement_id: string | null;
-  /** The claim is committed but its ledger outcome not yet recorded (normally for milliseconds). */
-  in_flight: boolean;
-  created_at: number;
-  updated_at: number;
-}
+/**
+ * A transaction as staff see it: the row without its idempotency internals (scope, request hash,
+ * stored reply) and its risk JSON (the detail view parses that), and whether its ledger outcome is
+ * still being recorded.
+ */
+export type TxnView = Omit<TxnRow, 'client_scope' | 'request_hash' | 'reply' | 'risk'> & { in_flight: boolean };
 
 export function toView(r: TxnRow): TxnView {
-  return {
-    id: r.id,
-    type: r.type,
-    status: r.status,
-    response_code: r.response_code,
-    client_id: r.client_id,
-    terminal_id: r.terminal_id,
-    merchant_party_id: r.merchant_party_id,
-    org_id: r.org_id,
-    batch_id: r.batch_id,
-    operator_id: r.operator_id,
-    card_id: r.card_id,
-    card_last4: r.card_last4,
-    account_id: r.account_id,
-    counter_account_id: r.counter_account_id,
-    amount: r.amount,
-    fee: r.fee,
-    refunded_amount: r.refunded_amount,
-    refunded_fee: r.refunded_fee,
-    original_id: r.original_id,
-    trace_no: r.trace_no,
-    auth_code: r.auth_code,
-    pending_transfer_id: r.pending_transfer_id,
-    hold_expires_at: r.hold_expires_at,
-    business_date: r.business_date,
-    settlement_id: r.settlement_id,
-    in_flight: r.reply === '',
-    created_at: r.created_at,
-    updated_at: r.updated_at,
-  };
+  const { client_scope: _scope, request_hash: _hash, reply, risk: _risk, ...view } = r;
+  return { ...view, in_flight: reply === '' };
 }
 
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
