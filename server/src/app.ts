@@ -27,6 +27,7 @@ import type { Secrets } from './platform/secrets.js';
 import { newId } from './platform/ids.js';
 import { createCryptoService } from './crypto/index.js';
 import type { CryptoService } from './crypto/service.js';
+import { createGateway, type Gateway } from './gateway/index.js';
 import { createPayments, type Payments } from './payments/index.js';
 import { createTerminals, type Terminals } from './terminals/index.js';
 import { fleetRoutes } from './terminals/fleet-routes.js';
@@ -52,6 +53,8 @@ export interface Xiaowei {
   crypto: CryptoService;
   terminals: Terminals;
   payments: Payments;
+  /** ISO 8583 host, card-switch link, core-banking adapter; `gateway.start()` opens their sockets. */
+  gateway: Gateway;
 }
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -109,6 +112,7 @@ export async function buildApp(options: BuildOptions): Promise<Xiaowei> {
   const terminals = createTerminals({ db: database, secrets, crypto, config });
   terminals.installAuth(app);
   const payments = createPayments({ database, ledger, crypto, secrets, config, commands: terminals.commands });
+  const gateway = createGateway({ database, ledger, crypto, secrets, config, payments, log: app.log });
 
   app.get('/livez', { schema: { hide: true } }, async () => ({ ok: true }));
   app.get('/readyz', { schema: { hide: true } }, async (_request, reply) => {
@@ -137,6 +141,7 @@ export async function buildApp(options: BuildOptions): Promise<Xiaowei> {
       await api.register(fleetRoutes, { db: database.kysely, dialect: database.dialect, secrets, commands: terminals.commands });
       await api.register(appRoutes, { db: database.kysely, dialect: database.dialect, crypto, commands: terminals.commands });
       await api.register(payments.routes);
+      await api.register(gateway.routes);
     },
     { prefix: '/api/v1' },
   );
@@ -164,9 +169,10 @@ export async function buildApp(options: BuildOptions): Promise<Xiaowei> {
   }
 
   app.addHook('onClose', async () => {
+    await gateway.close();
     await payments.close();
     await ledger.drain();
     await terminals.close();
   });
-  return { app, ledger, metrics, crypto, terminals, payments };
+  return { app, ledger, metrics, crypto, terminals, payments, gateway };
 }

@@ -28,7 +28,7 @@ program
   .action(async (opts: { demo: boolean }) => {
     const ctx = await openContext();
     const seeded = await seedAll(ctx, opts.demo);
-    const { app } = await buildApp(ctx);
+    const { app, gateway } = await buildApp(ctx);
     const shutdown = async (signal: string): Promise<void> => {
       app.log.info({ signal }, 'shutting down: draining the commit queue');
       await app.close();
@@ -39,7 +39,10 @@ program
     process.once('SIGINT', () => void shutdown('SIGINT'));
     const address = await app.listen({ port: ctx.config.PORT, host: ctx.config.HOST });
     const local = `http://localhost:${(app.server.address() as { port: number }).port}`;
+    const { isoPort } = await gateway.start();
     console.log(`\nXiaowei 小微云 listening on ${address}`);
+    if (isoPort !== null) console.log(`  ISO 8583 POS host 传统POS主机: port ${isoPort}`);
+    if (ctx.config.XIAOWEI_SWITCH_URL) console.log(`  card switch 银联转接: ${ctx.config.XIAOWEI_SWITCH_URL}`);
     console.log(`  console 控制台:   ${local}/`);
     console.log(`  API docs 接口文档: ${local}/docs`);
     console.log(`  metrics 监控指标: ${local}/metrics`);
@@ -101,6 +104,26 @@ program
   .action(async (opts: { date: string; url?: string; progress: boolean }) => {
     const { runSettleCommand } = await import('./settle.js');
     process.exitCode = await runSettleCommand(opts);
+  });
+
+program
+  .command('switch-sim')
+  .description('run the card-switch and core-banking simulator (ISO 8583) 银联转接与核心系统模拟器')
+  .option('--port <n>', 'port to listen on 监听端口', '5800')
+  .option('--host <host>', 'address to listen on 监听地址', '127.0.0.1')
+  .option('--cards <n>', 'cards to issue 模拟卡数量', '1000')
+  .option('--seed <s>', 'seed for cards, PINs and balances 随机种子', 'xiaowei')
+  .option('--latency-ms <ms>', 'answer after this long 应答延迟（毫秒）', '0')
+  .option('--jitter-ms <ms>', 'plus up to this much at random 随机附加延迟（毫秒）', '0')
+  .option('--timeout-rate <p>', 'share of requests answered too late (after --late-ms) 超时应答比例', '0')
+  .option('--late-ms <ms>', 'how late a late answer comes 超时应答的延迟（毫秒）', '30000')
+  .option('--drop-rate <p>', 'share of requests never answered 丢弃比例', '0')
+  .option('--decline-rate <p>', 'share of sales declined 05 拒绝比例', '0')
+  .option('--zmk <hex>', 'zone master key shared with the acquirer (32 or 48 hex) 区域主密钥')
+  .option('--out <dir>', 'folder for end-of-day settlement files 清算文件目录', './data/switch-sim')
+  .action(async (opts: Record<string, string>) => {
+    const { runSwitchSim } = await import('./switch-sim.js');
+    await runSwitchSim(opts);
   });
 
 program

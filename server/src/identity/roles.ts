@@ -29,6 +29,10 @@ export const PERMISSIONS = [
   'settlement:run',
   // a customer pays (QR, payment code, account-to-account transfer) from the own accounts
   'payment:pay',
+  // the channel gateway: switch link status, conventional POS terminals and their keys, core-banking inquiry
+  'gateway:read',
+  // register conventional POS terminals and load their master keys, key ceremonies, switch link control
+  'gateway:write',
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
@@ -40,8 +44,9 @@ export const ROLE_PERMISSIONS: Record<Role, readonly Permission[]> = {
   branch_staff: [
     'org:read', 'party:read', 'party:write', 'account:read', 'account:write', 'transfer:create', 'transfer:read', 'user:read', 'dashboard:read',
     'terminal:read', 'terminal:write', 'app:read', 'payment:read', 'payment:write', 'risk:read', 'risk:write', 'settlement:run',
+    'gateway:read', 'gateway:write',
   ],
-  auditor: ['org:read', 'party:read', 'account:read', 'transfer:read', 'user:read', 'audit:read', 'dashboard:read', 'terminal:read', 'app:read', 'payment:read', 'risk:read'],
+  auditor: ['org:read', 'party:read', 'account:read', 'transfer:read', 'user:read', 'audit:read', 'dashboard:read', 'terminal:read', 'app:read', 'payment:read', 'risk:read', 'gateway:read'],
   merchant_owner: [...READ_OWN, 'terminal:read', 'payment:read'],
   cashier: READ_OWN,
   buyer: READ_OWN,

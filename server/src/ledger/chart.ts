@@ -21,6 +21,11 @@ export const ACCOUNT_TYPES: readonly AccountType[] = [
   { code: 1002, key: 'bank_cash', zh: '库存现金', en: 'Cash in vault', internal: true, normal: 'debit', flags: AccountFlags.history },
   { code: 1003, key: 'fee_income', zh: '手续费收入', en: 'Fee income', internal: true, normal: 'credit', flags: AccountFlags.history },
   { code: 1004, key: 'suspense', zh: '待处理挂账', en: 'Suspense', internal: true, normal: 'debit', flags: AccountFlags.history },
+  // What the card switch owes the bank for other banks' cards paid at its merchants (debited by
+  // each off-us sale, credited by refunds and by the switch's settlement).
+  { code: 1005, key: 'switch_clearing', zh: '银联清算往来', en: 'Due from the card switch', internal: true, normal: 'debit', flags: AccountFlags.history },
+  // The platform's side of money moved to or from accounts held in an external core-banking system.
+  { code: 1006, key: 'core_clearing', zh: '核心系统往来', en: 'Core-banking clearing', internal: true, normal: 'debit', flags: AccountFlags.history },
   { code: 2001, key: 'customer_deposit', zh: '个人存款账户', en: 'Customer deposit', internal: false, normal: 'credit', flags: AccountFlags.history | AccountFlags.debits_must_not_exceed_credits },
   { code: 2002, key: 'merchant_settlement', zh: '商户结算账户', en: 'Merchant settlement', internal: false, normal: 'credit', flags: AccountFlags.history | AccountFlags.debits_must_not_exceed_credits },
   { code: 2003, key: 'agent_float', zh: '助农点备付金', en: 'Agent float', internal: false, normal: 'credit', flags: AccountFlags.history | AccountFlags.debits_must_not_exceed_credits },
@@ -49,6 +54,8 @@ export const TRANSFER_CODES: readonly TransferCode[] = [
   { code: 10, key: 'hold', zh: '预授权冻结', en: 'Pre-authorisation hold' },
   { code: 11, key: 'reversal', zh: '冲正撤销', en: 'Reversal or void' },
   { code: 12, key: 'customer_transfer', zh: '客户转账', en: 'Customer transfer' },
+  { code: 13, key: 'switch_settlement', zh: '银联资金清算', en: 'Card-switch settlement' },
+  { code: 14, key: 'core_transfer', zh: '核心系统划款', en: 'Core-banking transfer' },
 ];
 
 export function accountType(code: number): AccountType | undefined {

@@ -6,6 +6,7 @@
  * after the cut-off (see `businessDate`).
  */
 import type { Kysely } from 'kysely';
+import type { PinBlockFormat, PinKeyRef } from '../crypto/service.js';
 
 // ─── Transaction set ────────────────────────────────────────────────────────────────────────────
 
@@ -326,4 +327,76 @@ export function parseCutoff(text: string): number {
   const m = /^([01]\d|2[0-4]):([0-5]\d)$/.exec(text);
   if (!m) throw new Error(`cut-off must be HH:MM, got ${text}`);
   return Math.min(1440, Number(m[1]) * 60 + Number(m[2]));
+}
+
+// ─── Other banks' cards (the gateway's switch link implements; the engine calls it) ─────────────
+
+/** A PIN block as the terminal sent it, with the key and format it is under (the link translates it to the zone PIN key). */
+export interface OffUsPin {
+  block: Buffer;
+  key: PinKeyRef;
+  format: PinBlockFormat;
+}
+
+/** An online request for a card the bank did not issue: authorised by the card switch, never by us. */
+export interface OffUsRequest {
+  /** pay_transactions.id of the row claimed for it; the switch link's journal is keyed by it. */
+  txnId: string;
+  kind: 'sale' | 'balance';
+  pan: string;
+  /** YYMM. */
+  expiry: string;
+  /** Fen; 0 for a balance inquiry. */
+  amount: number;
+  pin?: OffUsPin | undefined;
+  /** The platform terminal id and its merchant (ISO 8583 fields 41/42 and 18 come from them). */
+  terminalId: string;
+  merchantPartyId: string;
+  mcc: string;
+  /** µs. */
+  at: number;
+}
+
+/**
+ * The switch's answer. `answered`: the issuer decided (ISO 8583 field 39 as our response code,
+ * anything we do not know mapped to '05'). `unknown`: the request left, no answer came in time
+ * (or the link fell after sending) — the link has already queued its reversal (store and
+ * forward), so the payment must be declined. `unavailable`: nothing was sent (no link, not signed
+ * on, queue full) — nothing to undo.
+ */
+export type OffUsAnswer =
+  | { outcome: 'answered'; code: ResponseCode; authCode: string | null; balance?: number | undefined }
+  | { outcome: 'unknown' }
+  | { outcome: 'unavailable' };
+
+/** What the engine queues for the switch about an earlier approved off-us sale; sent until acknowledged. */
+export interface OffUsAdvice {
+  /** The row that causes it (a void, refund or reversal) — unique: queuing it twice is a no-op. */
+  txnId: string;
+  /** reversal: undo the original in full (void, terminal reversal); refund: credit `amount` back. */
+  kind: 'reversal' | 'refund';
+  /** The off-us sale (pay_transactions.id) it is about. */
+  originalTxnId: string;
+  amount: number;
+}
+
+/**
+ * The card switch as the engine sees it. Everything that moves money at the switch after the
+ * first answer goes through the store-and-forward queue, in the same database transaction as
+ * the engine's own change: `queue` in the claim ('held'), then `release` in the finalising
+ * transaction (send it if the row was approved, drop it if declined).
+ */
+export interface OffUsAuthorizer {
+  authorize(request: OffUsRequest): Promise<OffUsAnswer>;
+  /**
+   * Recovery of a row claimed for `authorize` whose final state was not recorded (a retry, the
+   * sweep, a batch close met it): the answer the link recorded; else, while a call for it is
+   * really open (in this process, or younger than the switch timeout), waits for it; else queues
+   * its reversal and returns `unknown`. Never sends the authorisation again.
+   */
+  recover(txnId: string, claimedAt: number): Promise<OffUsAnswer>;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  queue(trx: Kysely<any>, advice: OffUsAdvice): Promise<void>;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  release(trx: Kysely<any>, txnId: string, send: boolean): Promise<void>;
 }

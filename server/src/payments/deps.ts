@@ -5,7 +5,7 @@ import type { Config } from '../platform/config.js';
 import type { Database } from '../platform/db/database.js';
 import type { Secrets } from '../platform/secrets.js';
 import type { CommandQueue } from '../terminals/index.js';
-import type { RiskEngine } from './contracts.js';
+import type { OffUsAuthorizer, RiskEngine } from './contracts.js';
 
 /** What every part of the payments domain is given. */
 export interface PaymentsDeps {
@@ -23,4 +23,6 @@ export interface PaymentsDeps {
   cutoffMinutes: number;
   /** Microseconds since the epoch. */
   now: () => number;
+  /** The card switch for other banks' cards (the gateway attaches it); absent = they are declined '91'. */
+  offUs?: OffUsAuthorizer | undefined;
 }

@@ -16,7 +16,7 @@
  * and 4 — the ledger answers `exists` or the same recorded refusal, so it never counts twice.
  */
 import { sql, type Kysely } from 'kysely';
-import { keyHandleFromBlob, type KeyHandle } from '../crypto/index.js';
+import { keyHandleFromBlob, type KeyHandle, type PinBlockFormat, type PinKeyRef } from '../crypto/index.js';
 import { XiaoweiError } from '../platform/errors.js';
 import { newId } from '../platform/ids.js';
 import type { TerminalPrincipal } from '../terminals/contracts.js';
@@ -59,6 +59,11 @@ export interface TerminalRequest {
   operatorId: string | null;
   /** The protocol sequence number: the transaction's trace number (null outside the terminal protocol). */
   seq: number | null;
+  /**
+   * The key and format of the request's PIN block when it is not the JSON session's format-4 PIN
+   * key (a conventional POS: format 0 under its TPK, or DUKPT).
+   */
+  pin?: { key: PinKeyRef; format: PinBlockFormat } | undefined;
 }
 
 export interface CardInput {
@@ -243,9 +248,9 @@ async function checkCard(deps: PaymentsDeps, req: TerminalRequest, input: CardIn
   if (problem) return { code: problem, card };
   if (input.expiry !== card.expiry) return { code: '14', card };
   if (!pinBlock) return { code: '55', card };
-  const key = await sessionPinKey(deps, req.terminal.session_id);
+  const key = req.pin?.key ?? (await sessionPinKey(deps, req.terminal.session_id));
   if (!key) return { code: '96', card };
-  const pin = await verifyCardPin(deps, card, Buffer.from(pinBlock, 'hex'), key, 4, input.pan);
+  const pin = await verifyCardPin(deps, card, Buffer.from(pinBlock, 'hex'), key, req.pin?.format ?? 4, input.pan);
   if (pin === 'locked') return { code: '75', card };
   if (pin === 'wrong') return { code: '55', card };
   return { card };

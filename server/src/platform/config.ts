@@ -32,6 +32,18 @@ export const ConfigSchema = Type.Object({
   XIAOWEI_CUTOFF: Type.String({ pattern: '^([01][0-9]|2[0-3]):[0-5][0-9]$|^24:00$', default: '23:00' }),
   // Payments: 'on' runs the risk rules on every payment; 'off' approves without them (never in production).
   XIAOWEI_RISK: Type.Union([Type.Literal('on'), Type.Literal('off')], { default: 'on' }),
+  // Channel gateway. The card switch (tcp://host:port or tls://host:port); unset = other banks'
+  // cards are declined '91'. Its answer is awaited this long before the sale is reversed.
+  XIAOWEI_SWITCH_URL: Type.Optional(Type.String({ pattern: '^(tcp|tls)://[^/:]+:[0-9]{1,5}$' })),
+  XIAOWEI_SWITCH_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 120_000, default: 10_000 }),
+  // Store-and-forward: a reversal or advice not acknowledged is sent again after this long.
+  XIAOWEI_SAF_RETRY_MS: Type.Integer({ minimum: 50, maximum: 3_600_000, default: 5_000 }),
+  // The bank's acquiring institution code (ISO 8583 field 32, up to 11 digits).
+  XIAOWEI_ACQUIRER_ID: Type.String({ pattern: '^[0-9]{1,11}$', default: '04581000' }),
+  // The ISO 8583 acquirer host for conventional POS terminals listens on this port; unset = off.
+  XIAOWEI_ISO_PORT: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535 })),
+  // The core-banking system: 'ledger' (the built-in ledger) or iso8583://host:port (host-to-host link).
+  XIAOWEI_CORE: Type.String({ pattern: '^ledger$|^iso8583://[^/:]+:[0-9]{1,5}$', default: 'ledger' }),
 });
 
 export type Config = Static<typeof ConfigSchema> & { dataDir: string; dialect: 'sqlite' | 'postgres' };

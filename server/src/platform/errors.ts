@@ -205,6 +205,14 @@ export const ERRORS = {
   },
 
   // gateway (ISO 8583, channels, card switch)
+  // — gateway: switch link, zone keys, store-and-forward (owner: switch part)
+
+  // — gateway: acquirer host, conventional POS terminals and their keys (owner: acquirer part)
+
+  // — gateway: core-banking adapter (owner: core part)
+
+  // — gateway: switch settlement file and reconciliation (owner: switch-recon part)
+
 
   internal: { status: 500, zh: '系统内部错误，请联系管理员（{detail}）', en: 'Internal error; contact support ({detail})' },
 } as const satisfies Record<string, ErrorDef>;

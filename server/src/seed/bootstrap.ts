@@ -15,6 +15,8 @@ export const BANK_ACCOUNTS = {
   cash: 'bank:cash',
   fee_income: 'bank:fee-income',
   suspense: 'bank:suspense',
+  switch_clearing: 'bank:switch-clearing',
+  core_clearing: 'bank:core-clearing',
 } as const;
 
 export interface BootstrapResult {
@@ -47,7 +49,7 @@ export async function bootstrap(db: Kysely<IdentityTables>, ledger: Ledger): Pro
       return winner;
     }));
   const internal = ACCOUNT_TYPES.filter((t) => t.internal);
-  const ids = [BANK_ACCOUNTS.settlement, BANK_ACCOUNTS.cash, BANK_ACCOUNTS.fee_income, BANK_ACCOUNTS.suspense];
+  const ids = [BANK_ACCOUNTS.settlement, BANK_ACCOUNTS.cash, BANK_ACCOUNTS.fee_income, BANK_ACCOUNTS.suspense, BANK_ACCOUNTS.switch_clearing, BANK_ACCOUNTS.core_clearing];
   const failures = await ledger.createAccounts(
     internal.map((t, i) => ({ id: ids[i]!, ledger: LEDGER_CNY, code: t.code, flags: t.flags, owner_id: bank.id, name: `${t.zh} ${t.en}` })),
   );

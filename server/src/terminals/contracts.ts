@@ -5,7 +5,8 @@
  */
 import type { Kysely } from 'kysely';
 
-export const TERMINAL_KINDS = ['smart_pos', 'tablet', 'phone'] as const;
+/** `pos`: a conventional POS terminal speaking ISO 8583 to the acquirer host (gateway/acquirer), not the JSON protocol. */
+export const TERMINAL_KINDS = ['smart_pos', 'tablet', 'phone', 'pos'] as const;
 export type TerminalKind = (typeof TERMINAL_KINDS)[number];
 
 export const TERMINAL_STATUSES = ['registered', 'active', 'locked', 'retired'] as const;

@@ -15,7 +15,7 @@ const NullableMicros = Type.Union([Micros, Type.Null()]);
 
 const Serial = Type.String({ pattern: SERIAL_PATTERN, description: 'Serial number 序列号 (stored upper-case)' });
 const Model = Type.String({ minLength: 1, maxLength: MODEL_MAX, description: 'Model 型号' });
-const Kind = StringEnum(TERMINAL_KINDS, { description: 'smart_pos 智能POS, tablet 平板, phone 手机' });
+const Kind = StringEnum(TERMINAL_KINDS, { description: 'smart_pos 智能POS, tablet 平板, phone 手机, pos 传统POS（ISO 8583）' });
 const Status = StringEnum(TERMINAL_STATUSES, { description: 'registered 已登记, active 已激活, locked 已锁定, retired 已报废' });
 const RegionCode = Type.String({ pattern: '^[0-9]{4,12}$', description: 'Administrative division code 行政区划代码' });
 const LatE6 = Type.Integer({

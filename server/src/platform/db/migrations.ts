@@ -1,4 +1,8 @@
 import { Migrator, sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import { acquirerMigration } from '../../gateway/acquirer/migration.js';
+import { coreMigration } from '../../gateway/core/migration.js';
+import { switchMigration } from '../../gateway/switch/migration.js';
+import { switchReconMigration } from '../../gateway/switch-recon/migration.js';
 import { engineMigration } from '../../payments/engine-migration.js';
 import { paymentsMigration } from '../../payments/migration.js';
 import { qrMigration } from '../../payments/qr-migration.js';
@@ -229,6 +233,10 @@ class StaticProvider implements MigrationProvider {
       '0009-payments-qr': qrMigration(this.dialect),
       '0010-payments-settlement': settlementMigration(this.dialect),
       '0011-payments-engine': engineMigration(this.dialect),
+      '0012-gateway-switch': switchMigration(this.dialect),
+      '0013-gateway-acquirer': acquirerMigration(this.dialect),
+      '0014-gateway-switch-recon': switchReconMigration(this.dialect),
+      '0015-gateway-core': coreMigration(this.dialect),
     };
   }
 }

@@ -14,7 +14,7 @@ export default {
   model: 'Model',
   modelRequired: 'Enter the model (up to 64 characters)',
   kindLabel: 'Kind',
-  kind: { smart_pos: 'Smart POS', tablet: 'Tablet', phone: 'Phone' },
+  kind: { smart_pos: 'Smart POS', tablet: 'Tablet', phone: 'Phone', pos: 'Conventional POS (ISO 8583)' },
   statusLabel: 'Status',
   status: { registered: 'Registered', active: 'Active', locked: 'Locked', retired: 'Retired' },
   presence: 'Presence',

@@ -11,7 +11,7 @@ export default {
   model: '型号',
   modelRequired: '请输入型号（最多 64 字）',
   kindLabel: '类型',
-  kind: { smart_pos: '智能 POS', tablet: '平板', phone: '手机' },
+  kind: { smart_pos: '智能 POS', tablet: '平板', phone: '手机', pos: '传统 POS（ISO 8583）' },
   statusLabel: '状态',
   status: { registered: '已登记', active: '已激活', locked: '已锁定', retired: '已报废' },
   presence: '在线状态',
