@@ -5,6 +5,10 @@ import {
   AuditOutlined,
   BlockOutlined,
   BuildOutlined,
+  ApiOutlined,
+  BranchesOutlined,
+  CalculatorOutlined,
+  GatewayOutlined,
   CheckSquareOutlined,
   CloudUploadOutlined,
   ClusterOutlined,
@@ -61,6 +65,9 @@ const Reconciliation = lazy(() => import('./pages/payments/reconciliation'));
 const RiskRules = lazy(() => import('./pages/risk/rules'));
 const RiskRuleDetail = lazy(() => import('./pages/risk/rule-detail'));
 const RiskReviews = lazy(() => import('./pages/risk/reviews'));
+const GatewaySwitch = lazy(() => import('./pages/gateway/switch'));
+const GatewayPos = lazy(() => import('./pages/gateway/pos'));
+const GatewayRecon = lazy(() => import('./pages/gateway/recon'));
 
 export interface ConsoleRoute {
   path: string;
@@ -87,9 +94,12 @@ export interface ConsoleRoute {
     | 'settlements'
     | 'reconciliation'
     | 'riskRules'
-    | 'riskReviews';
+    | 'riskReviews'
+    | 'switchLink'
+    | 'posTerminals'
+    | 'switchRecon';
   /** Key (in `menu`) of the sub-menu the entry sits in; none for a top-level entry. */
-  group?: 'fleet' | 'appStore' | 'payments' | 'risk';
+  group?: 'fleet' | 'appStore' | 'payments' | 'risk' | 'gateway';
   icon?: ReactNode;
   /** Any one of these permissions opens the page. */
   permissions: string[];
@@ -218,6 +228,16 @@ export const ROUTES: ConsoleRoute[] = [
     permissions: ['risk:read'],
     component: RiskReviews,
   },
+  { path: '/gateway/switch', menu: 'switchLink', group: 'gateway', icon: <BranchesOutlined />, permissions: ['gateway:read'], component: GatewaySwitch },
+  { path: '/gateway/pos', menu: 'posTerminals', group: 'gateway', icon: <ApiOutlined />, permissions: ['gateway:read'], component: GatewayPos },
+  {
+    path: '/gateway/reconciliation',
+    menu: 'switchRecon',
+    group: 'gateway',
+    icon: <CalculatorOutlined />,
+    permissions: ['gateway:read'],
+    component: GatewayRecon,
+  },
 ];
 
 /** Sub-menus of the side menu, in order, with their icons. */
@@ -226,6 +246,7 @@ export const MENU_GROUPS = [
   { key: 'appStore', icon: <AppstoreOutlined /> },
   { key: 'payments', icon: <TransactionOutlined /> },
   { key: 'risk', icon: <SafetyOutlined /> },
+  { key: 'gateway', icon: <GatewayOutlined /> },
 ] as const;
 
 /**

@@ -17,6 +17,9 @@ import rollouts from './rollouts';
 import payments from './payments';
 import risk from './risk';
 import mobile from './mobile';
+import gatewaySwitch from './gateway-switch';
+import gatewayPos from './gateway-pos';
+import gatewayRecon from './gateway-recon';
 
 export default {
   common,
@@ -38,4 +41,7 @@ export default {
   payments,
   risk,
   mobile,
+  gatewaySwitch,
+  gatewayPos,
+  gatewayRecon,
 };

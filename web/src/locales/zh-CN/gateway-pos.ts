@@ -1,0 +1,3 @@
+export default {
+  title: '传统POS终端',
+};

@@ -1,0 +1,3 @@
+export default {
+  title: '卡组织转接',
+};
