@@ -63,9 +63,10 @@ export const RESPONSE_CODES = {
   '65': { zh: '超出次数限制', en: 'Exceeds the frequency limit' },
   '75': { zh: '密码错误次数超限', en: 'PIN tries exceeded' },
   '77': { zh: '批次已结算，请重新签到', en: 'The batch is closed; start a new batch' },
-  '91': { zh: '发卡行或转接清算系统不可用（他行卡暂不受理）', en: 'Issuer or switch unavailable (other banks’ cards not yet accepted)' },
+  '91': { zh: '发卡行或转接清算系统不可用', en: 'Issuer or switch unavailable' },
   '94': { zh: '重复交易', en: 'Duplicate transaction' },
   '96': { zh: '系统故障', en: 'System malfunction' },
+  '98': { zh: '发卡行未在规定时间内应答，交易已自动冲正', en: 'No answer from the issuer in time; the payment was reversed' },
   A0: { zh: '付款码无效或已过期', en: 'Invalid or expired payment code' },
 } as const satisfies Record<string, { zh: string; en: string }>;
 export type ResponseCode = keyof typeof RESPONSE_CODES;

@@ -9,10 +9,11 @@ import type { Kysely } from 'kysely';
 import { XiaoweiError } from '../platform/errors.js';
 import type { TransferInput, TransferResult } from '../ledger/index.js';
 import { PAY_CODES, completeHold, holdTransfer, releaseHold, returnTransfers, saleTransfers, type PostingAccounts } from './postings.js';
-import { PREAUTH_HOLD_DAYS, type ResponseCode, type TxnStatus } from './contracts.js';
+import { PREAUTH_HOLD_DAYS, type OffUsAnswer, type ResponseCode, type TxnStatus } from './contracts.js';
 import type { PaymentsDeps } from './deps.js';
 import { IN_FLIGHT, findById, newAuthCode, replyOf, toTxnRow, type EngineDb, type TxnRow } from './engine-rows.js';
 import { loadMerchant, type LoadedMerchant } from './merchants.js';
+import { adviceOf, isOffUs } from './engine-offus.js';
 import { write } from './engine-writer.js';
 
 export const HOLD_SECONDS = PREAUTH_HOLD_DAYS * 86_400;
@@ -137,6 +138,8 @@ export interface SettleOptions {
   merchant?: LoadedMerchant | undefined;
   /** Called with the row once approved (risk counters). */
   onApproved?: (row: TxnRow) => void;
+  /** The issuer's authorisation code (an off-us sale the switch approved); ours otherwise. */
+  authCode?: string | null | undefined;
 }
 
 /**
@@ -158,7 +161,7 @@ export async function settle(deps: PaymentsDeps, row: TxnRow, options: SettleOpt
         ...row,
         status: held ? 'held' : 'approved',
         response_code: held ? '09' : '00',
-        auth_code: held ? null : newAuthCode(),
+        auth_code: held ? null : (options.authCode ?? newAuthCode()),
         updated_at: now,
       }
     : { ...row, status: 'declined', response_code: codeForLedger(outcome.result), pending_transfer_id: null, hold_expires_at: null, updated_at: now };
@@ -180,6 +183,15 @@ export async function settle(deps: PaymentsDeps, row: TxnRow, options: SettleOpt
       .executeTakeFirst();
     if (Number(done.numUpdatedRows) !== 1) return false;
     if (!outcome.ok) await compensate(trx, final, original, outcome.result);
+    // The switch hears of a void/reversal/refund of an off-us sale only if our ledger took it.
+    const advice = adviceOf(row, original);
+    if (advice && deps.offUs) await deps.offUs.release(trx, advice.txnId, outcome.ok);
+    // The switch approved an off-us sale our ledger then refused: the switch must undo it too.
+    if (!outcome.ok && row.type === 'sale' && isOffUs(row) && deps.offUs) {
+      const undo = { txnId: `${row.id}:ledger`, kind: 'reversal' as const, originalTxnId: row.id, amount: row.amount };
+      await deps.offUs.queue(trx, undo);
+      await deps.offUs.release(trx, undo.txnId, true);
+    }
     return true;
   });
   if (!won) {
@@ -207,6 +219,46 @@ export async function settleBatchInFlight(deps: PaymentsDeps, batchId: string): 
 export async function settleInFlight(deps: PaymentsDeps, row: TxnRow): Promise<TxnRow> {
   if (row.reply !== IN_FLIGHT) return row;
   const db = deps.db as EngineDb;
-  const settled = await settle(deps, row, { batchNo: await batchNoOf(db, row.batch_id) });
+  const batchNo = await batchNoOf(db, row.batch_id);
+  if (row.type === 'sale' && isOffUs(row)) {
+    // Never sent again: the switch link tells what became of the first call (waiting while it is open).
+    const answer: OffUsAnswer = deps.offUs ? await deps.offUs.recover(row.id, row.created_at) : { outcome: 'unavailable' };
+    return toTxnRow(await settleOffUs(deps, row, answer, { batchNo }));
+  }
+  const settled = await settle(deps, row, { batchNo });
   return toTxnRow(settled);
+}
+
+/** The response code of a switch answer that did not approve. */
+export function offUsDeclineCode(answer: OffUsAnswer): ResponseCode {
+  if (answer.outcome === 'answered') return answer.code === '00' ? '96' : answer.code;
+  return answer.outcome === 'unknown' ? '98' : '91';
+}
+
+/**
+ * Finishes a claimed off-us sale with the switch's answer: approved → the ledger leg (clearing →
+ * receivable, fee) with the issuer's auth code; anything else → declined, nothing posted (after
+ * `unknown` the link has already queued the reversal).
+ */
+export async function settleOffUs(deps: PaymentsDeps, row: TxnRow, answer: OffUsAnswer, options: SettleOptions): Promise<TxnRow> {
+  if (answer.outcome === 'answered' && answer.code === '00') return settle(deps, row, { ...options, authCode: answer.authCode });
+  return finishDeclined(deps, row, offUsDeclineCode(answer), options.batchNo);
+}
+
+/** Declines an in-flight row that moved nothing (no ledger call was made for it). */
+async function finishDeclined(deps: PaymentsDeps, row: TxnRow, code: ResponseCode, batchNo: number | null): Promise<TxnRow> {
+  const now = deps.now();
+  const final: TxnRow = { ...row, status: 'declined', response_code: code, auth_code: null, pending_transfer_id: null, hold_expires_at: null, updated_at: now };
+  final.reply = JSON.stringify(replyOf(final, batchNo));
+  const won = await write(deps, async (trx) => {
+    const done = await trx
+      .updateTable('pay_transactions')
+      .set({ status: 'declined', response_code: code, auth_code: null, reply: final.reply, updated_at: now })
+      .where('id', '=', row.id)
+      .where('reply', '=', IN_FLIGHT)
+      .executeTakeFirst();
+    return Number(done.numUpdatedRows) === 1;
+  });
+  if (won) return final;
+  return (await findById(deps.db as EngineDb, row.id)) ?? final;
 }

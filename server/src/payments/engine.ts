@@ -28,6 +28,7 @@ import {
   businessDate,
   feeFor,
   refundFee,
+  type OffUsRequest,
   type ResponseCode,
   type RiskContext,
   type RiskDecision,
@@ -35,7 +36,8 @@ import {
   type TxnType,
 } from './contracts.js';
 import type { PaymentsDeps } from './deps.js';
-import { HOLD_SECONDS, batchNoOf, settle, settleInFlight } from './engine-ledger.js';
+import { HOLD_SECONDS, batchNoOf, offUsDeclineCode, settle, settleInFlight, settleOffUs } from './engine-ledger.js';
+import { SWITCH_CLEARING, isOffUs, withAdvice } from './engine-offus.js';
 import { write } from './engine-writer.js';
 import {
   IN_FLIGHT,
@@ -77,7 +79,7 @@ type ClaimEffect = (trx: Trx, row: TxnRow) => Promise<ResponseCode | 'retry' | n
 
 type Decision =
   | { final: ResponseCode; patch?: Partial<TxnRow>; balance?: number }
-  | { proceed: Partial<TxnRow>; claim?: ClaimEffect; risk?: RiskContext };
+  | { proceed: Partial<TxnRow>; claim?: ClaimEffect; risk?: RiskContext; offUs?: Omit<OffUsRequest, 'txnId' | 'at'> };
 
 class Declined extends Error {
   constructor(readonly code: ResponseCode | 'retry' | 'batch_closed') {
@@ -233,7 +235,14 @@ async function run(
       throw error;
     }
     const risk = decision.risk;
-    const final = await settle(deps, row, { batchNo: batch.batch_no, merchant, ...(risk ? { onApproved: () => deps.risk.record(risk) } : {}) });
+    const options = { batchNo: batch.batch_no, merchant, ...(risk ? { onApproved: () => deps.risk.record(risk) } : {}) };
+    if (decision.offUs) {
+      // Another bank's card: the switch decides; the claim is in place, so a crash from here is recovered, never re-sent.
+      const answer = deps.offUs ? await deps.offUs.authorize({ ...decision.offUs, txnId: row.id, at: row.created_at }) : ({ outcome: 'unavailable' } as const);
+      const done = await settleOffUs(deps, row, answer, options);
+      return JSON.parse(done.reply) as TxnReply;
+    }
+    const final = await settle(deps, row, options);
     return JSON.parse(final.reply) as TxnReply;
   }
 }
@@ -290,8 +299,12 @@ async function cardPayment(
   base: TxnRow,
   input: { amount: number; card: CardInput; pinBlock?: string | undefined; lat?: number | undefined; lng?: number | undefined },
   shape: (row: TxnRow, decision: RiskDecision) => Partial<TxnRow> | ResponseCode,
+  offUsKind?: 'sale',
 ): Promise<Decision> {
   const checked = await checkCard(deps, req, input.card, input.pinBlock);
+  if (!checked.card && checked.code === '91' && deps.offUs) {
+    return offUsKind ? offUsPayment(deps, req, base, input, shape) : { final: '58', patch: { card_last4: input.card.pan.slice(-4), amount: input.amount } };
+  }
   const patch = { card_last4: input.card.pan.slice(-4), ...cardPatch(checked.card), amount: input.amount };
   if (checked.code || !checked.card) return { final: checked.code ?? '96', patch };
   const card = checked.card;
@@ -304,6 +317,50 @@ async function cardPayment(
   const shaped = shape(row, decision);
   if (typeof shaped === 'string') return { final: shaped, patch: { ...patch, risk: riskJson } };
   return { proceed: { ...patch, ...shaped, risk: riskJson }, claim: reserveUsage(card), risk: ctx };
+}
+
+/** The PIN block of a request as the switch link needs it (it translates it to the zone PIN key). */
+async function offUsPin(deps: PaymentsDeps, req: TerminalRequest, pinBlock: string | undefined): Promise<OffUsRequest['pin']> {
+  if (!pinBlock) return undefined;
+  const key = req.pin?.key ?? (await sessionPinKey(deps, req.terminal.session_id));
+  return key ? { block: Buffer.from(pinBlock, 'hex'), key, format: req.pin?.format ?? 4 } : undefined;
+}
+
+/**
+ * A sale with another bank's card: our risk rules still run (on the merchant and terminal: we
+ * know no card or account of it), a review outcome declines ('59': the switch's approval cannot
+ * wait for a reviewer), and the claim goes to the switch for authorisation.
+ */
+async function offUsPayment(
+  deps: PaymentsDeps,
+  req: TerminalRequest,
+  base: TxnRow,
+  input: { amount: number; card: CardInput; pinBlock?: string | undefined; lat?: number | undefined; lng?: number | undefined },
+  shape: (row: TxnRow, decision: RiskDecision) => Partial<TxnRow> | ResponseCode,
+): Promise<Decision> {
+  const patch: Partial<TxnRow> = { card_last4: input.card.pan.slice(-4), account_id: SWITCH_CLEARING, amount: input.amount };
+  const row = { ...base, ...patch };
+  const ctx = { ...riskContext(row, input.lat, input.lng), account_id: null };
+  const decision = await deps.risk.assess(ctx);
+  const riskJson = decision.hits.length > 0 || decision.outcome !== 'approve' ? JSON.stringify(decision) : null;
+  if (decision.outcome !== 'approve') return { final: decision.outcome === 'decline' ? decision.code : '59', patch: { ...patch, risk: riskJson } };
+  const shaped = shape(row, decision);
+  if (typeof shaped === 'string') return { final: shaped, patch: { ...patch, risk: riskJson } };
+  const merchant = await loadMerchant(db(deps) as Kysely<unknown>, req.terminal.owner_party_id);
+  return {
+    proceed: { ...patch, ...shaped, risk: riskJson },
+    risk: ctx,
+    offUs: {
+      kind: 'sale',
+      pan: input.card.pan,
+      expiry: input.card.expiry,
+      amount: input.amount,
+      pin: await offUsPin(deps, req, input.pinBlock),
+      terminalId: req.terminal.terminal_id,
+      merchantPartyId: req.terminal.owner_party_id,
+      mcc: merchant?.mcc ?? '0000',
+    },
+  };
 }
 
 /**
@@ -331,7 +388,7 @@ export function sale(deps: PaymentsDeps, req: TerminalRequest, input: SaleInput)
       const fee = feeFor(merchant.fee_plan, row.amount);
       if (decision.outcome === 'review') return { fee, pending_transfer_id: `${row.id}:hold`, hold_expires_at: row.created_at + HOLD_SECONDS * 1_000_000 };
       return { fee };
-    }),
+    }, 'sale'),
   );
 }
 
@@ -349,8 +406,27 @@ export function preauth(deps: PaymentsDeps, req: TerminalRequest, input: SaleInp
 /** Balance inquiry: card and PIN; the available balance (posted credits − posted and pending debits). */
 export function balance(deps: PaymentsDeps, req: TerminalRequest, input: { clientId: string; card: CardInput; pinBlock: string }): Promise<TxnReply> {
   const fields = [panKey(deps, input.card.pan), input.card.expiry];
-  return run(deps, req, 'balance', input.clientId, fields, async () => {
+  return run(deps, req, 'balance', input.clientId, fields, async (base) => {
     const checked = await checkCard(deps, req, input.card, input.pinBlock);
+    if (!checked.card && checked.code === '91' && deps.offUs) {
+      // Moves nothing: asked of the switch directly, nothing to reverse if the answer is lost.
+      const merchant = await loadMerchant(db(deps) as Kysely<unknown>, req.terminal.owner_party_id);
+      const answer = await deps.offUs.authorize({
+        txnId: base.id,
+        kind: 'balance',
+        pan: input.card.pan,
+        expiry: input.card.expiry,
+        amount: 0,
+        pin: await offUsPin(deps, req, input.pinBlock),
+        terminalId: req.terminal.terminal_id,
+        merchantPartyId: req.terminal.owner_party_id,
+        mcc: merchant?.mcc ?? '0000',
+        at: base.created_at,
+      });
+      const patch = { card_last4: input.card.pan.slice(-4), account_id: SWITCH_CLEARING };
+      if (answer.outcome === 'answered' && answer.code === '00') return { final: '00', patch, ...(answer.balance === undefined ? {} : { balance: answer.balance }) };
+      return { final: offUsDeclineCode(answer), patch };
+    }
     const patch = cardPatch(checked.card);
     if (checked.code || !checked.card) return { final: checked.code ?? '96', patch };
     const [account] = await deps.ledger.lookupAccounts([checked.card.account_id]);
@@ -419,7 +495,7 @@ export function voidSale(deps: PaymentsDeps, req: TerminalRequest, input: { clie
     const patch = { ...fromOriginal(o), amount: o.amount, fee: o.fee };
     if (o.batch_id !== batch.id) return { final: '77', patch };
     if (o.status !== 'approved' || o.refunded_amount > 0 || o.auth_code === null) return { final: '22', patch };
-    return { proceed: patch, claim: undoing(o, transition(o.id, 'approved', 'voided', '22', 0)) };
+    return { proceed: patch, claim: withAdvice(deps, o, undoing(o, transition(o.id, 'approved', 'voided', '22', 0))) };
   });
 }
 
@@ -436,7 +512,7 @@ export function refund(deps: PaymentsDeps, req: TerminalRequest, input: { client
     return {
       proceed: patch,
       // Optimistic: the original must still have the refunded total read above, else decide again.
-      claim: async (trx, row) => {
+      claim: withAdvice(deps, o, async (trx, row) => {
         const done = await trx
           .updateTable('pay_transactions')
           .set({ refunded_amount: o.refunded_amount + input.amount, refunded_fee: o.refunded_fee + fee, status: full ? 'refunded' : 'approved', updated_at: row.created_at })
@@ -445,7 +521,7 @@ export function refund(deps: PaymentsDeps, req: TerminalRequest, input: { client
           .where('refunded_amount', '=', o.refunded_amount)
           .executeTakeFirst();
         return Number(done.numUpdatedRows) === 1 ? null : 'retry';
-      },
+      }),
     };
   });
 }
@@ -532,9 +608,11 @@ async function reverseOf(deps: PaymentsDeps, found: TxnRow): Promise<Decision> {
     if (o.status === 'held') return { proceed: { ...patch, amount: o.amount }, claim: undoing(o, transition(o.id, 'held', 'reversed', 'retry')) };
     if (o.status === 'voided') return { final: '00', patch };
     if (o.status !== 'approved' && o.status !== 'refunded') return { final: '22', patch };
+    // The switch reverses an off-us sale whole: one partly refunded there is for staff, not a reversal.
+    if (isOffUs(o) && o.refunded_amount > 0) return { final: '22', patch };
     const amount = o.amount - o.refunded_amount;
     const fee = o.fee - o.refunded_fee;
-    return { proceed: { ...patch, amount, fee }, claim: undoing(o, transition(o.id, o.status, 'reversed', 'retry', o.refunded_amount)) };
+    return { proceed: { ...patch, amount, fee }, claim: withAdvice(deps, o, undoing(o, transition(o.id, o.status, 'reversed', 'retry', o.refunded_amount))) };
   }
   if (o.type === 'preauth') {
     if (o.status === 'voided') return { final: '00', patch };
@@ -571,6 +649,14 @@ export async function reverseHostTransaction(deps: PaymentsDeps, txnId: string, 
 export async function terminalTransaction(deps: PaymentsDeps, terminalId: string, id: string): Promise<TxnReply | undefined> {
   const found = await findById(db(deps), id);
   if (!found || found.terminal_id !== terminalId || found.request_hash === REVERSED_BEFORE_ARRIVAL) return undefined;
+  const row = await refreshExpiry(deps, await settleInFlight(deps, found));
+  return replyOf(row, await batchNoOf(db(deps), row.batch_id));
+}
+
+/** A transaction of this terminal by its client id (ISO 8583 hosts name originals by batch and trace number). */
+export async function transactionByClient(deps: PaymentsDeps, terminalId: string, clientId: string): Promise<TxnReply | undefined> {
+  const found = await findByClient(db(deps), terminalId, clientId);
+  if (!found || found.request_hash === REVERSED_BEFORE_ARRIVAL) return undefined;
   const row = await refreshExpiry(deps, await settleInFlight(deps, found));
   return replyOf(row, await batchNoOf(db(deps), row.batch_id));
 }

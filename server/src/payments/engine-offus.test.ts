@@ -1,0 +1,179 @@
+/**
+ * Other banks' cards through the engine with a scripted switch (the OffUsAuthorizer contract):
+ * what reaches the ledger and what the switch is told, for each answer and each undoing. The
+ * real link and simulator over TCP are tested in gateway/.
+ */
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { DIALECTS } from '../../test/dialects.js';
+import { createHarness, type Harness } from '../../test/harness.js';
+import { BANK_ACCOUNTS } from '../seed/bootstrap.js';
+import type { OffUsAdvice, OffUsAnswer, OffUsAuthorizer, OffUsRequest, TxnReply } from './contracts.js';
+import * as E from './engine.js';
+import { sweepEngine } from './engine.js';
+import { setupPaymentsWorld, type PaymentsWorld } from './test-support.js';
+
+let seq = 0;
+const cid = (p = 'c'): string => `${p}-${process.pid}-${++seq}`;
+
+function luhn(body: string): string {
+  let sum = 0;
+  for (let i = 0; i < body.length; i++) {
+    let d = Number(body[body.length - 1 - i]);
+    if (i % 2 === 0) d *= 2;
+    sum += d > 9 ? d - 9 : d;
+  }
+  return body + String((10 - (sum % 10)) % 10);
+}
+const OFF_US_PAN = luhn('621999000000000123');
+
+/** A scripted switch: answers from `next`, records every call and the store-and-forward queue. */
+class FakeSwitch implements OffUsAuthorizer {
+  next: (r: OffUsRequest) => OffUsAnswer = () => ({ outcome: 'answered', code: '00', authCode: 'SW0001' });
+  /** What recover() answers, per txn id (the link's journal). */
+  recorded = new Map<string, OffUsAnswer>();
+  requests: OffUsRequest[] = [];
+  advices = new Map<string, OffUsAdvice & { state: 'held' | 'queued' | 'dropped' }>();
+  recovers = 0;
+  async authorize(r: OffUsRequest): Promise<OffUsAnswer> {
+    this.requests.push(r);
+    const a = this.next(r);
+    this.recorded.set(r.txnId, a);
+    return a;
+  }
+  async recover(txnId: string): Promise<OffUsAnswer> {
+    this.recovers++;
+    return this.recorded.get(txnId) ?? { outcome: 'unavailable' };
+  }
+  async queue(_trx: unknown, advice: OffUsAdvice): Promise<void> {
+    if (!this.advices.has(advice.txnId)) this.advices.set(advice.txnId, { ...advice, state: 'held' });
+  }
+  async release(_trx: unknown, txnId: string, send: boolean): Promise<void> {
+    const a = this.advices.get(txnId);
+    if (a) a.state = send ? 'queued' : 'dropped';
+  }
+}
+
+describe.each(DIALECTS)('off-us cards through the engine (%s)', (dialect) => {
+  let h: Harness;
+  let w: PaymentsWorld;
+  const sw = new FakeSwitch();
+
+  beforeAll(async () => {
+    h = await createHarness(dialect, { XIAOWEI_RISK: 'off' });
+    w = await setupPaymentsWorld(h);
+    h.payments.deps.offUs = sw;
+  });
+  beforeEach(() => {
+    sw.next = () => ({ outcome: 'answered', code: '00', authCode: 'SW0001' });
+  });
+  afterAll(async () => {
+    const report = await h.ledger.verify();
+    expect(report.ok).toBe(true);
+    await h.close();
+  });
+
+  const req = () => ({
+    terminal: { terminal_id: w.terminalId, serial: '', owner_party_id: w.merchant.partyId, org_id: w.orgId, group_ids: [], session_id: w.terminal.session!.sessionId, operator: null },
+    operatorId: null,
+    seq: 1,
+  });
+  const card = { pan: OFF_US_PAN, expiry: '3012' };
+  const sale = async (amount: number, clientId = cid('s')): Promise<TxnReply> => E.sale(h.payments.deps, req(), { clientId, amount, card, pinBlock: await w.pinBlock('147258', OFF_US_PAN) });
+  const clearing = async (): Promise<number> => w.balanceOf(BANK_ACCOUNTS.switch_clearing);
+
+  it('an approved sale posts clearing → receivable with the issuer’s auth code; the PIN goes to the switch', async () => {
+    const before = { clearing: await clearing(), receivable: await w.balanceOf(w.merchant.receivable) };
+    const r = await sale(10_000);
+    expect(r).toMatchObject({ status: 'approved', responseCode: '00', authCode: 'SW0001', cardLast4: OFF_US_PAN.slice(-4), fee: 38 });
+    const sent = sw.requests.at(-1)!;
+    expect(sent).toMatchObject({ kind: 'sale', pan: OFF_US_PAN, amount: 10_000, terminalId: w.terminalId, txnId: r.id });
+    expect(sent.pin?.format).toBe(4);
+    // The clearing account is debit-normal: what the switch owes grows by the sale.
+    expect((await clearing()) - before.clearing).toBe(10_000);
+    expect((await w.balanceOf(w.merchant.receivable)) - before.receivable).toBe(10_000 - 38);
+  });
+
+  it('a decline, a lost answer and no link move nothing: 51, 98, 91', async () => {
+    const before = await clearing();
+    sw.next = () => ({ outcome: 'answered', code: '51', authCode: null });
+    expect(await sale(500)).toMatchObject({ approved: false, responseCode: '51', status: 'declined' });
+    sw.next = () => ({ outcome: 'unknown' });
+    expect(await sale(500)).toMatchObject({ approved: false, responseCode: '98' });
+    sw.next = () => ({ outcome: 'unavailable' });
+    expect(await sale(500)).toMatchObject({ approved: false, responseCode: '91' });
+    expect(await clearing()).toBe(before);
+  });
+
+  it('a retry of an answered sale is not sent again', async () => {
+    const clientId = cid('retry');
+    const first = await sale(700, clientId);
+    const calls = sw.requests.length;
+    expect(await sale(700, clientId)).toEqual(first);
+    expect(sw.requests.length).toBe(calls);
+  });
+
+  it('a void, a reversal and a refund each queue the advice the switch must get, released once the ledger took it', async () => {
+    const before = await clearing();
+    const a = await sale(3_000);
+    const v = await E.voidSale(h.payments.deps, req(), { clientId: cid('v'), originalId: a.id });
+    expect(v).toMatchObject({ responseCode: '00', type: 'void' });
+    expect(sw.advices.get(v.id)).toMatchObject({ kind: 'reversal', originalTxnId: a.id, amount: 3_000, state: 'queued' });
+
+    const b = await sale(4_000);
+    const rev = await E.reversal(h.payments.deps, req(), { clientId: cid('r'), originalClientId: b.clientId });
+    expect(rev.responseCode).toBe('00');
+    expect(sw.advices.get(rev.id)).toMatchObject({ kind: 'reversal', originalTxnId: b.id, amount: 4_000, state: 'queued' });
+    expect(await clearing()).toBe(before);
+
+    const c = await sale(5_000);
+    const ref = await E.refund(h.payments.deps, req(), { clientId: cid('f'), originalId: c.id, amount: 1_500 });
+    expect(ref.responseCode).toBe('00');
+    expect(sw.advices.get(ref.id)).toMatchObject({ kind: 'refund', originalTxnId: c.id, amount: 1_500, state: 'queued' });
+    expect((await clearing()) - before).toBe(5_000 - 1_500);
+    // Partly refunded at the switch: a whole reversal would undo more than is left.
+    const late = await E.reversal(h.payments.deps, req(), { clientId: cid('r'), originalClientId: c.clientId });
+    expect(late.responseCode).toBe('22');
+  });
+
+  it('a claimed sale whose process died is finished from what the switch link recorded, never sent again', async () => {
+    // The authorisation happened and was recorded, but the engine never finished the row.
+    const stuck = new FakeSwitch();
+    stuck.authorize = async (r) => {
+      stuck.requests.push(r);
+      stuck.recorded.set(r.txnId, { outcome: 'answered', code: '00', authCode: 'SW0777' });
+      throw new Error('process died');
+    };
+    h.payments.deps.offUs = stuck;
+    const clientId = cid('crash');
+    try {
+      await expect(sale(900, clientId)).rejects.toThrow('process died');
+      const retry = await sale(900, clientId);
+      expect(retry).toMatchObject({ responseCode: '00', authCode: 'SW0777', amount: 900 });
+      expect(stuck.requests.length).toBe(1);
+      expect(stuck.recovers).toBe(1);
+      // A second crash, nothing recorded: the sweep declines it once the claim is stale.
+      stuck.recorded.clear();
+      stuck.authorize = async () => {
+        throw new Error('process died');
+      };
+      await expect(sale(901, cid('crash2'))).rejects.toThrow('process died');
+      const realNow = h.payments.deps.now;
+      h.payments.deps.now = () => realNow() + 60_000_000;
+      try {
+        expect((await sweepEngine(h.payments.deps)).settled).toBeGreaterThanOrEqual(1);
+      } finally {
+        h.payments.deps.now = realNow;
+      }
+    } finally {
+      h.payments.deps.offUs = sw;
+    }
+  });
+
+  it('asks the switch for an off-us balance; pre-authorisation of other banks’ cards is not offered (58)', async () => {
+    sw.next = () => ({ outcome: 'answered', code: '00', authCode: null, balance: 123_456 });
+    const b = await E.balance(h.payments.deps, req(), { clientId: cid('b'), card, pinBlock: await w.pinBlock('147258', OFF_US_PAN) });
+    expect(b).toMatchObject({ responseCode: '00', balance: 123_456 });
+    const p = await E.preauth(h.payments.deps, req(), { clientId: cid('p'), amount: 100, card, pinBlock: await w.pinBlock('147258', OFF_US_PAN) });
+    expect(p.responseCode).toBe('58');
+  });
+});
