@@ -10,17 +10,20 @@
  * process got) and per CPU-second of this process (what one core does — the fairer figure when
  * other work shares the machine; the load average is printed alongside).
  *
- * The end-to-end part (a terminal → acquirer host round trip over TCP) belongs to the gateway's
- * channel and is added later; until then its figures print as null.
+ * Then end to end (bench/src/iso-e2e.ts): ISO 8583 sales from simulated conventional POS terminals
+ * through the acquirer host, the payments engine and the switch link of a real server process to
+ * the switch simulator, other banks' cards, PINs and MACs on both legs (`iso_e2e_*`; skip with
+ * --e2e=0 or BENCH_ISO8583_E2E=0; its knobs are BENCH_ISO_* in that file).
  *
  *   npm run bench:iso8583
- *   npm run bench:iso8583 -- --seconds=2 --rounds=5
+ *   npm run bench:iso8583 -- --seconds=2 --rounds=5 --e2e=0
  *
  * Every --name=value flag can also be given as BENCH_ISO8583_<NAME>. The last line is JSON.
  */
 import os from 'node:os';
 import { CUP_POS, pack, unpack, type Message } from '../server/src/gateway/iso8583/index.js';
 import { chipSaleRequest, saleRequest } from '../server/src/gateway/iso8583/test-support/cup-samples.js';
+import { runIsoE2e, type IsoE2eFigures } from './src/iso-e2e.js';
 
 function setting(name: string, fallback: number): number {
   const flag = process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
@@ -33,6 +36,7 @@ function setting(name: string, fallback: number): number {
 
 const ROUNDS = setting('rounds', 5);
 const SECONDS = setting('seconds', 1);
+const E2E = (process.argv.find((a) => a.startsWith('--e2e='))?.slice(6) ?? process.env.BENCH_ISO8583_E2E ?? '1') !== '0';
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 const cpuSeconds = (): number => {
@@ -77,7 +81,7 @@ function check(m: Message): Buffer {
   return bytes;
 }
 
-function main(): void {
+async function main(): Promise<void> {
   const chip = chipSaleRequest();
   const stripe = saleRequest();
   const chipBytes = check(chip);
@@ -106,9 +110,6 @@ function main(): void {
     iso_pack_unpack_stripe_per_cpu_s: Math.round(stripeBoth.cpu),
     iso_pack_per_s: Math.round(packOnly.wall),
     iso_unpack_per_s: Math.round(unpackOnly.wall),
-    // End to end over TCP (terminal → acquirer host → answer): added with the gateway channel.
-    iso_e2e_tps: null,
-    iso_e2e_p99_ms: null,
     message: 'CUP chip sale request 0200',
     message_bytes: chipBytes.length,
     rounds: ROUNDS,
@@ -116,9 +117,17 @@ function main(): void {
     load_avg_1m: Number(os.loadavg()[0]!.toFixed(2)),
     cpus: os.cpus().length,
     node: process.version,
-    total_s: Math.round((performance.now() - started) / 100) / 10,
   };
-  console.log(JSON.stringify(result));
+  let e2e: IsoE2eFigures | { iso_e2e_tps: null; iso_e2e_p99_ms: null } = { iso_e2e_tps: null, iso_e2e_p99_ms: null };
+  if (E2E) {
+    e2e = await runIsoE2e((line) => console.log(line));
+    console.log(`  end to end POS → host → engine → switch: ${e2e.iso_e2e_tps.toLocaleString('en')} sales/s, p50 ${e2e.iso_e2e_p50_ms} ms, p99 ${e2e.iso_e2e_p99_ms} ms`);
+  }
+  const out = { ...result, ...e2e, total_s: Math.round((performance.now() - started) / 100) / 10 };
+  console.log(JSON.stringify(out));
 }
 
-main();
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
