@@ -206,12 +206,62 @@ export const ERRORS = {
 
   // gateway (ISO 8583, channels, card switch)
   // — gateway: switch link, zone keys, store-and-forward (owner: switch part)
+  switch_zmk_invalid: {
+    status: 400,
+    zh: '区域主密钥成分无效：{detail}（须为 2–3 个成分，每个 32 位十六进制数）',
+    en: 'Invalid zone master key components: {detail} (2–3 components of 32 hex digits each)',
+  },
+  switch_saf_not_found: { status: 404, zh: '存储转发记录不存在', en: 'No such store-and-forward entry' },
+  switch_saf_not_queued: {
+    status: 409,
+    zh: '该存储转发记录当前状态（{detail}）不能重发；只有待发送的记录可以立即重发',
+    en: 'This store-and-forward entry is {detail}; only a queued entry can be sent now',
+  },
 
   // — gateway: acquirer host, conventional POS terminals and their keys (owner: acquirer part)
+  pos_terminal_not_found: { status: 404, zh: '传统POS终端未登记', en: 'No such registered POS terminal' },
+  pos_terminal_exists: { status: 409, zh: '该终端已登记为传统POS终端', en: 'This terminal is already registered as a POS terminal' },
+  pos_tid_exists: { status: 409, zh: '终端号（41域）{detail} 已被其他终端使用', en: 'Terminal id (field 41) {detail} is used by another terminal' },
+  pos_terminal_invalid: {
+    status: 422,
+    zh: '只能登记本机构范围内、类型为传统POS（pos）且未退役的终端（{detail}）',
+    en: 'Only a terminal of kind pos within your scope, not retired, can be registered ({detail})',
+  },
+  pos_owner_not_merchant: {
+    status: 422,
+    zh: '终端所属客户须为已签约且未解约的收单商户',
+    en: 'The terminal’s owner must be an enrolled acquiring merchant that is not closed',
+  },
+  pos_tmk_invalid: { status: 400, zh: '终端主密钥分量无效：{detail}', en: 'Invalid terminal master key components: {detail}' },
 
   // — gateway: core-banking adapter (owner: core part)
+  core_request_invalid: { status: 400, zh: '核心系统请求无效：{detail}', en: 'Invalid core-banking request: {detail}' },
+  core_account_not_found: { status: 404, zh: '核心系统中没有该账户', en: 'The core-banking system has no such account' },
+  core_unavailable: { status: 503, zh: '核心系统暂不可用，请稍后重试', en: 'The core-banking system is unavailable; retry shortly' },
 
   // — gateway: switch settlement file and reconciliation (owner: switch-recon part)
+  // The file errors' {detail} is the line number; `data` names the line and the field (never a value).
+  switch_recon_file_header: { status: 400, zh: '结算文件第 {detail} 行：文件头（H 记录）无效', en: 'Settlement file line {detail}: invalid header (H record)' },
+  switch_recon_file_record: {
+    status: 400,
+    zh: '结算文件第 {detail} 行：记录无效（记录类型未知、字段个数不对、空行或非 LF 换行）',
+    en: 'Settlement file line {detail}: invalid record (unknown record type, wrong number of fields, empty line or not LF line ending)',
+  },
+  switch_recon_file_type: { status: 400, zh: '结算文件第 {detail} 行：交易类型未知', en: 'Settlement file line {detail}: unknown transaction type' },
+  switch_recon_file_amount: { status: 400, zh: '结算文件第 {detail} 行：金额无效（须为正整数，单位分）', en: 'Settlement file line {detail}: invalid amount (a positive whole number of fen)' },
+  switch_recon_file_field: { status: 400, zh: '结算文件第 {detail} 行：字段格式无效', en: 'Settlement file line {detail}: a field is malformed' },
+  switch_recon_file_duplicate: { status: 400, zh: '结算文件第 {detail} 行：同类型交易的检索参考号重复', en: 'Settlement file line {detail}: the RRN repeats for the same type' },
+  switch_recon_file_trailer: { status: 400, zh: '结算文件第 {detail} 行：缺少或无效的文件尾（T 记录）', en: 'Settlement file line {detail}: missing or invalid trailer (T record)' },
+  switch_recon_file_totals: { status: 400, zh: '结算文件第 {detail} 行：文件尾的笔数或合计与明细不符', en: 'Settlement file line {detail}: the trailer’s count or totals do not match the lines' },
+  switch_recon_file_acquirer: { status: 422, zh: '结算文件第 {detail} 行：收单机构代码不是本行的', en: 'Settlement file line {detail}: the acquirer id is not ours' },
+  switch_recon_date_imported: {
+    status: 409,
+    zh: '清算日期 {detail} 已导入另一份不同的结算文件',
+    en: 'A different settlement file for {detail} has already been imported',
+  },
+  switch_recon_exception_resolved: { status: 409, zh: '该对账差错已处理或正在处理（{detail}）', en: 'This reconciliation exception is resolved or being resolved ({detail})' },
+  switch_recon_note_required: { status: 400, zh: '处理对账差错必须填写说明', en: 'Resolving a reconciliation exception needs a note' },
+  switch_recon_action_unavailable: { status: 422, zh: '此差错不能用该方式处理：{detail}', en: 'This exception cannot be resolved this way: {detail}' },
 
 
   internal: { status: 500, zh: '系统内部错误，请联系管理员（{detail}）', en: 'Internal error; contact support ({detail})' },

@@ -1,24 +1,10 @@
 /**
- * The card-switch link (owner: switch part). STUB — replaced by the part.
+ * The card-switch link (owner: switch part): journal, zone keys, store and forward, staff routes.
+ * `createSwitchLink(deps, {url})` is what the gateway composes; the payments engine sees it as its
+ * `OffUsAuthorizer`. The message table lives in `protocol.ts` (owner: sim part).
  */
-import type { FastifyPluginAsync } from 'fastify';
-import type { OffUsAuthorizer } from '../../payments/contracts.js';
-import type { GatewayDeps } from '../deps.js';
-
-export interface SwitchLinkStatus {
-  state: 'connecting' | 'signed_on' | 'down' | 'closed';
-  settlementDate: string | null;
-  safDepth: number;
-}
-
-export interface SwitchLink extends OffUsAuthorizer {
-  start(): Promise<void>;
-  close(): Promise<void>;
-  status(): Promise<SwitchLinkStatus>;
-}
-
-export function createSwitchLink(_deps: GatewayDeps, _options: { url: string }): SwitchLink {
-  throw new Error('not built yet');
-}
-
-export const switchRoutes: FastifyPluginAsync<GatewayDeps & { link: SwitchLink | null }> = async () => undefined;
+export { createSwitchLink, fieldRef, mapResponseCode, type SwitchLink, type SwitchLinkOptions, type SwitchLinkState, type SwitchLinkStatus } from './link.js';
+export { importZmk, keyCheckValues } from './keys.js';
+export { switchRoutes } from './routes.js';
+export { ownReversalId } from './journal.js';
+export { PAN_PURPOSE, SAF_STATES, type SafKind, type SafRow, type SafState, type SwitchTables, type SwitchTxnRow, type SwitchTxnState } from './tables.js';
