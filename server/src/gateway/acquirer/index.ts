@@ -1,17 +1,16 @@
 /**
- * The ISO 8583 acquirer host for conventional POS terminals (owner: acquirer part). STUB.
+ * The ISO 8583 acquirer host for conventional POS terminals (owner: acquirer part): the host
+ * (host.ts, message conventions in messages.ts), sign-on sessions (sessions.ts), batch settlement
+ * and upload (settlement.ts), registration and master keys (registry.ts, routes.ts), and a
+ * simulated POS terminal for tests and benchmarks (pos-client.ts).
  */
-import type { FastifyPluginAsync } from 'fastify';
 import type { GatewayDeps } from '../deps.js';
+import { PosHost, type AcquirerHost, type AcquirerHostOptions } from './host.js';
 
-export interface AcquirerHost {
-  /** Listens for POS terminals; resolves to the bound port. */
-  listen(port: number, host?: string): Promise<number>;
-  close(): Promise<void>;
+export type { AcquirerHost, AcquirerHostOptions } from './host.js';
+export { posRoutes } from './routes.js';
+export { PosClient, type PosClientOptions, type PosResult } from './pos-client.js';
+
+export function createAcquirerHost(deps: GatewayDeps, options?: AcquirerHostOptions): AcquirerHost {
+  return new PosHost(deps, options);
 }
-
-export function createAcquirerHost(_deps: GatewayDeps): AcquirerHost {
-  return { listen: async () => Promise.reject(new Error('not built yet')), close: async () => undefined };
-}
-
-export const posRoutes: FastifyPluginAsync<GatewayDeps> = async () => undefined;
