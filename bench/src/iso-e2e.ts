@@ -12,7 +12,8 @@
  * approved off-us sales in `pay_transactions`, which equal what the terminals saw approved.
  *
  * Knobs (env): BENCH_ISO_TERMINALS (128), BENCH_ISO_MERCHANTS (16), BENCH_ISO_CARDS (2000),
- * BENCH_ISO_WARM_S (3), BENCH_ISO_WINDOW_S (4), BENCH_ISO_WINDOWS (3).
+ * BENCH_ISO_WARM_S (3), BENCH_ISO_WINDOW_S (4), BENCH_ISO_WINDOWS (3); BENCH_ISO_PROFILE=<dir> writes CPU
+ * profiles of the server and the simulator (read with `npx tsx bench/src/payments-profile.ts <dir>/*.cpuprofile`).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -52,6 +53,7 @@ const WINDOWS = Math.max(1, env('BENCH_ISO_WINDOWS', 3));
 const MASTER_KEY = 'cd'.repeat(32);
 const PASSWORD = 'Bench-admin-2026';
 const SEED = 'bench-iso';
+const PROFILE_DIR = process.env.BENCH_ISO_PROFILE ? path.resolve(process.env.BENCH_ISO_PROFILE) : null;
 
 export interface IsoE2eFigures {
   iso_e2e_tps: number;
@@ -102,7 +104,8 @@ function cpuMs(pid: number | undefined): number {
 
 /** Starts `xiaowei <args>` and resolves once a stdout line contains `ready`. */
 function startCli(args: string[], extraEnv: Record<string, string>, ready: string): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'server/src/cli/main.ts'), ...args], {
+  const profile = PROFILE_DIR ? ['--cpu-prof', '--cpu-prof-dir', path.join(PROFILE_DIR, args[0]!)] : [];
+  const child = spawn(process.execPath, [...profile, '--import', 'tsx', path.join(root, 'server/src/cli/main.ts'), ...args], {
     cwd: root,
     env: { ...process.env, LOG_LEVEL: 'warn', ...extraEnv },
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -110,7 +113,7 @@ function startCli(args: string[], extraEnv: Record<string, string>, ready: strin
   return new Promise((resolve, reject) => {
     const onExit = (code: number | null): void => reject(new Error(`xiaowei ${args[0]} exited with ${code}`));
     child.once('exit', onExit);
-    const lines = readline.createInterface({ input: child.stdout! });
+    const lines = readline.createInterface({ input: child.stdout });
     lines.on('line', (line) => {
       if (line.includes(ready)) {
         child.off('exit', onExit);

@@ -130,6 +130,16 @@ program
   });
 
 program
+  .command('switch-recon')
+  .description('import the card switch settlement file and reconcile it 导入银联清算文件并对账')
+  .requiredOption('--file <file>', 'the settlement file (CSV, docs/switch-sim.md) 清算文件')
+  .option('--url <url>', 'database URL instead of the configured one 数据库地址 (postgres://… | sqlite:<file>)')
+  .action(async (opts: { file: string; url?: string }) => {
+    const { runSwitchReconCommand } = await import('./switch-recon.js');
+    process.exitCode = await runSwitchReconCommand(opts);
+  });
+
+program
   .command('openapi')
   .description('print the OpenAPI document (JSON) 输出接口文档')
   .action(async () => {

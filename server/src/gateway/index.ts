@@ -74,6 +74,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     core,
     routes,
     async start() {
+      core.start();
       await link?.start();
       const port = options.config.XIAOWEI_ISO_PORT;
       const isoPort = port === undefined ? null : await acquirer.listen(port, options.config.HOST);

@@ -334,7 +334,7 @@ export function parseCutoff(text: string): number {
 
 /** A PIN block as the terminal sent it, with the key and format it is under (the link translates it to the zone PIN key). */
 export interface OffUsPin {
-  block: Buffer;
+  block: Uint8Array;
   key: PinKeyRef;
   format: PinBlockFormat;
 }

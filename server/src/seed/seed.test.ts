@@ -237,7 +237,7 @@ describe.each(DIALECTS)('demo seeding on %s', (dialect) => {
     expect(merchantUser.merchant_id).toMatch(/^demo:merchant:/);
 
     const snap = await snapshot();
-    expect(snap.report).toMatchObject({ ok: true, transfers: 3000, accounts: 4 + 100 + 20 + 10 + 20 }); // + the receivable of each enrolled merchant
+    expect(snap.report).toMatchObject({ ok: true, transfers: 3000, accounts: 6 + 100 + 20 + 10 + 20 }); // the bank's 6 internal accounts; + the receivable of each enrolled merchant
     expect(snap.orgs).toBe(1 + 10 + 30);
     expect(snap.parties).toBe(100 + 20 + 10);
     const roles = async (role: 'customer' | 'farmer' | 'merchant' | 'agent') => (await listParties(db, { role, limit: 1 })).total;

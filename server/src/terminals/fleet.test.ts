@@ -411,7 +411,7 @@ describe.each(DIALECTS)('fleet on %s', (dialect) => {
     expect(summary).toEqual({
       total: 5,
       by_status: { registered: 1, active: 3, locked: 0, retired: 1 },
-      by_kind: { smart_pos: 3, tablet: 1, phone: 1 },
+      by_kind: { smart_pos: 3, tablet: 1, phone: 1, pos: 0 },
       online: 1,
       offline: 2,
     });

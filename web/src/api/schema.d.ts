@@ -808,7 +808,7 @@ export interface paths {
                 content: {
                     "application/json": {
                         /** @enum {integer} */
-                        code: 1001 | 1002 | 1003 | 1004 | 2001 | 2002 | 2003 | 2004;
+                        code: 1001 | 1002 | 1003 | 1004 | 1005 | 1006 | 2001 | 2002 | 2003 | 2004;
                         owner_id: string;
                         name?: string;
                     };
@@ -1040,7 +1040,7 @@ export interface paths {
                         /** @description Amount in fen (分), a positive integer */
                         amount: number;
                         /** @enum {integer} */
-                        code: 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9 | 10 | 11 | 12;
+                        code: 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9 | 10 | 11 | 12 | 13 | 14;
                         reference?: string;
                     };
                 };
@@ -2114,8 +2114,8 @@ export interface paths {
                 query?: {
                     /** @description registered 已登记, active 已激活, locked 已锁定, retired 已报废 */
                     status?: "registered" | "active" | "locked" | "retired";
-                    /** @description smart_pos 智能POS, tablet 平板, phone 手机 */
-                    kind?: "smart_pos" | "tablet" | "phone";
+                    /** @description smart_pos 智能POS, tablet 平板, phone 手机, pos 传统POS（ISO 8583） */
+                    kind?: "smart_pos" | "tablet" | "phone" | "pos";
                     group_id?: string;
                     tag?: string;
                     owner_party_id?: string;
@@ -2145,10 +2145,10 @@ export interface paths {
                                 serial: string;
                                 model: string;
                                 /**
-                                 * @description smart_pos 智能POS, tablet 平板, phone 手机
+                                 * @description smart_pos 智能POS, tablet 平板, phone 手机, pos 传统POS（ISO 8583）
                                  * @enum {string}
                                  */
-                                kind: "smart_pos" | "tablet" | "phone";
+                                kind: "smart_pos" | "tablet" | "phone" | "pos";
                                 /**
                                  * @description registered 已登记, active 已激活, locked 已锁定, retired 已报废
                                  * @enum {string}
@@ -2194,10 +2194,10 @@ export interface paths {
                         /** @description Model 型号 */
                         model: string;
                         /**
-                         * @description smart_pos 智能POS, tablet 平板, phone 手机
+                         * @description smart_pos 智能POS, tablet 平板, phone 手机, pos 传统POS（ISO 8583）
                          * @enum {string}
                          */
-                        kind: "smart_pos" | "tablet" | "phone";
+                        kind: "smart_pos" | "tablet" | "phone" | "pos";
                         owner_party_id: string;
                         /** @description Administrative division code 行政区划代码 */
                         region_code?: string | null;
@@ -2222,10 +2222,10 @@ export interface paths {
                             serial: string;
                             model: string;
                             /**
-                             * @description smart_pos 智能POS, tablet 平板, phone 手机
+                             * @description smart_pos 智能POS, tablet 平板, phone 手机, pos 传统POS（ISO 8583）
                              * @enum {string}
                              */
-                            kind: "smart_pos" | "tablet" | "phone";
+                            kind: "smart_pos" | "tablet" | "phone" | "pos";
                             /**
                              * @description registered 已登记, active 已激活, locked 已锁定, retired 已报废
                              * @enum {string}
@@ -2293,6 +2293,7 @@ export interface paths {
                                 smart_pos: number;
                                 tablet: number;
                                 phone: number;
+                                pos: number;
                             };
                             online: number;
                             /** @description Activated (active or locked) but not online 已激活但离线 */
@@ -2412,10 +2413,10 @@ export interface paths {
                             serial: string;
                             model: string;
                             /**
-                             * @description smart_pos 智能POS, tablet 平板, phone 手机
+                             * @description smart_pos 智能POS, tablet 平板, phone 手机, pos 传统POS（ISO 8583）
                              * @enum {string}
                              */
-                            kind: "smart_pos" | "tablet" | "phone";
+                            kind: "smart_pos" | "tablet" | "phone" | "pos";
                             /**
                              * @description registered 已登记, active 已激活, locked 已锁定, retired 已报废
                              * @enum {string}
@@ -2501,10 +2502,10 @@ export interface paths {
                         /** @description Model 型号 */
                         model?: string;
                         /**
-                         * @description smart_pos 智能POS, tablet 平板, phone 手机
+                         * @description smart_pos 智能POS, tablet 平板, phone 手机, pos 传统POS（ISO 8583）
                          * @enum {string}
                          */
-                        kind?: "smart_pos" | "tablet" | "phone";
+                        kind?: "smart_pos" | "tablet" | "phone" | "pos";
                         owner_party_id?: string;
                         /** @description Administrative division code 行政区划代码 */
                         region_code?: string | null;
@@ -2529,10 +2530,10 @@ export interface paths {
                             serial: string;
                             model: string;
                             /**
-                             * @description smart_pos 智能POS, tablet 平板, phone 手机
+                             * @description smart_pos 智能POS, tablet 平板, phone 手机, pos 传统POS（ISO 8583）
                              * @enum {string}
                              */
-                            kind: "smart_pos" | "tablet" | "phone";
+                            kind: "smart_pos" | "tablet" | "phone" | "pos";
                             /**
                              * @description registered 已登记, active 已激活, locked 已锁定, retired 已报废
                              * @enum {string}
@@ -2783,10 +2784,10 @@ export interface paths {
                                 serial: string;
                                 model: string;
                                 /**
-                                 * @description smart_pos 智能POS, tablet 平板, phone 手机
+                                 * @description smart_pos 智能POS, tablet 平板, phone 手机, pos 传统POS（ISO 8583）
                                  * @enum {string}
                                  */
-                                kind: "smart_pos" | "tablet" | "phone";
+                                kind: "smart_pos" | "tablet" | "phone" | "pos";
                                 /**
                                  * @description registered 已登记, active 已激活, locked 已锁定, retired 已报废
                                  * @enum {string}
@@ -2862,10 +2863,10 @@ export interface paths {
                                 serial: string;
                                 model: string;
                                 /**
-                                 * @description smart_pos 智能POS, tablet 平板, phone 手机
+                                 * @description smart_pos 智能POS, tablet 平板, phone 手机, pos 传统POS（ISO 8583）
                                  * @enum {string}
                                  */
-                                kind: "smart_pos" | "tablet" | "phone";
+                                kind: "smart_pos" | "tablet" | "phone" | "pos";
                                 /**
                                  * @description registered 已登记, active 已激活, locked 已锁定, retired 已报废
                                  * @enum {string}
@@ -2941,10 +2942,10 @@ export interface paths {
                                 serial: string;
                                 model: string;
                                 /**
-                                 * @description smart_pos 智能POS, tablet 平板, phone 手机
+                                 * @description smart_pos 智能POS, tablet 平板, phone 手机, pos 传统POS（ISO 8583）
                                  * @enum {string}
                                  */
-                                kind: "smart_pos" | "tablet" | "phone";
+                                kind: "smart_pos" | "tablet" | "phone" | "pos";
                                 /**
                                  * @description registered 已登记, active 已激活, locked 已锁定, retired 已报废
                                  * @enum {string}
@@ -6458,7 +6459,7 @@ export interface paths {
                             status: "approved" | "declined" | "held" | "voided" | "reversed" | "expired" | "completed" | "refunded";
                             approved: boolean;
                             /** @enum {string} */
-                            responseCode: "12" | "13" | "14" | "22" | "25" | "33" | "41" | "45" | "51" | "55" | "57" | "58" | "59" | "61" | "64" | "65" | "75" | "77" | "91" | "94" | "96" | "00" | "03" | "05" | "09" | "A0";
+                            responseCode: "12" | "13" | "14" | "22" | "25" | "33" | "41" | "45" | "51" | "55" | "57" | "58" | "59" | "61" | "64" | "65" | "75" | "77" | "91" | "94" | "96" | "98" | "00" | "03" | "05" | "09" | "A0";
                             message: {
                                 zh: string;
                                 en: string;
@@ -6533,7 +6534,7 @@ export interface paths {
                             status: "approved" | "declined" | "held" | "voided" | "reversed" | "expired" | "completed" | "refunded";
                             approved: boolean;
                             /** @enum {string} */
-                            responseCode: "12" | "13" | "14" | "22" | "25" | "33" | "41" | "45" | "51" | "55" | "57" | "58" | "59" | "61" | "64" | "65" | "75" | "77" | "91" | "94" | "96" | "00" | "03" | "05" | "09" | "A0";
+                            responseCode: "12" | "13" | "14" | "22" | "25" | "33" | "41" | "45" | "51" | "55" | "57" | "58" | "59" | "61" | "64" | "65" | "75" | "77" | "91" | "94" | "96" | "98" | "00" | "03" | "05" | "09" | "A0";
                             message: {
                                 zh: string;
                                 en: string;
@@ -6601,7 +6602,7 @@ export interface paths {
                             status: "approved" | "declined" | "held" | "voided" | "reversed" | "expired" | "completed" | "refunded";
                             approved: boolean;
                             /** @enum {string} */
-                            responseCode: "12" | "13" | "14" | "22" | "25" | "33" | "41" | "45" | "51" | "55" | "57" | "58" | "59" | "61" | "64" | "65" | "75" | "77" | "91" | "94" | "96" | "00" | "03" | "05" | "09" | "A0";
+                            responseCode: "12" | "13" | "14" | "22" | "25" | "33" | "41" | "45" | "51" | "55" | "57" | "58" | "59" | "61" | "64" | "65" | "75" | "77" | "91" | "94" | "96" | "98" | "00" | "03" | "05" | "09" | "A0";
                             message: {
                                 zh: string;
                                 en: string;
@@ -6671,7 +6672,7 @@ export interface paths {
                             status: "approved" | "declined" | "held" | "voided" | "reversed" | "expired" | "completed" | "refunded";
                             approved: boolean;
                             /** @enum {string} */
-                            responseCode: "12" | "13" | "14" | "22" | "25" | "33" | "41" | "45" | "51" | "55" | "57" | "58" | "59" | "61" | "64" | "65" | "75" | "77" | "91" | "94" | "96" | "00" | "03" | "05" | "09" | "A0";
+                            responseCode: "12" | "13" | "14" | "22" | "25" | "33" | "41" | "45" | "51" | "55" | "57" | "58" | "59" | "61" | "64" | "65" | "75" | "77" | "91" | "94" | "96" | "98" | "00" | "03" | "05" | "09" | "A0";
                             message: {
                                 zh: string;
                                 en: string;
@@ -6748,7 +6749,7 @@ export interface paths {
                             status: "approved" | "declined" | "held" | "voided" | "reversed" | "expired" | "completed" | "refunded";
                             approved: boolean;
                             /** @enum {string} */
-                            responseCode: "12" | "13" | "14" | "22" | "25" | "33" | "41" | "45" | "51" | "55" | "57" | "58" | "59" | "61" | "64" | "65" | "75" | "77" | "91" | "94" | "96" | "00" | "03" | "05" | "09" | "A0";
+                            responseCode: "12" | "13" | "14" | "22" | "25" | "33" | "41" | "45" | "51" | "55" | "57" | "58" | "59" | "61" | "64" | "65" | "75" | "77" | "91" | "94" | "96" | "98" | "00" | "03" | "05" | "09" | "A0";
                             message: {
                                 zh: string;
                                 en: string;
@@ -6816,7 +6817,7 @@ export interface paths {
                             status: "approved" | "declined" | "held" | "voided" | "reversed" | "expired" | "completed" | "refunded";
                             approved: boolean;
                             /** @enum {string} */
-                            responseCode: "12" | "13" | "14" | "22" | "25" | "33" | "41" | "45" | "51" | "55" | "57" | "58" | "59" | "61" | "64" | "65" | "75" | "77" | "91" | "94" | "96" | "00" | "03" | "05" | "09" | "A0";
+                            responseCode: "12" | "13" | "14" | "22" | "25" | "33" | "41" | "45" | "51" | "55" | "57" | "58" | "59" | "61" | "64" | "65" | "75" | "77" | "91" | "94" | "96" | "98" | "00" | "03" | "05" | "09" | "A0";
                             message: {
                                 zh: string;
                                 en: string;
@@ -6886,7 +6887,7 @@ export interface paths {
                             status: "approved" | "declined" | "held" | "voided" | "reversed" | "expired" | "completed" | "refunded";
                             approved: boolean;
                             /** @enum {string} */
-                            responseCode: "12" | "13" | "14" | "22" | "25" | "33" | "41" | "45" | "51" | "55" | "57" | "58" | "59" | "61" | "64" | "65" | "75" | "77" | "91" | "94" | "96" | "00" | "03" | "05" | "09" | "A0";
+                            responseCode: "12" | "13" | "14" | "22" | "25" | "33" | "41" | "45" | "51" | "55" | "57" | "58" | "59" | "61" | "64" | "65" | "75" | "77" | "91" | "94" | "96" | "98" | "00" | "03" | "05" | "09" | "A0";
                             message: {
                                 zh: string;
                                 en: string;
@@ -6954,7 +6955,7 @@ export interface paths {
                             status: "approved" | "declined" | "held" | "voided" | "reversed" | "expired" | "completed" | "refunded";
                             approved: boolean;
                             /** @enum {string} */
-                            responseCode: "12" | "13" | "14" | "22" | "25" | "33" | "41" | "45" | "51" | "55" | "57" | "58" | "59" | "61" | "64" | "65" | "75" | "77" | "91" | "94" | "96" | "00" | "03" | "05" | "09" | "A0";
+                            responseCode: "12" | "13" | "14" | "22" | "25" | "33" | "41" | "45" | "51" | "55" | "57" | "58" | "59" | "61" | "64" | "65" | "75" | "77" | "91" | "94" | "96" | "98" | "00" | "03" | "05" | "09" | "A0";
                             message: {
                                 zh: string;
                                 en: string;
@@ -7023,7 +7024,7 @@ export interface paths {
                             status: "approved" | "declined" | "held" | "voided" | "reversed" | "expired" | "completed" | "refunded";
                             approved: boolean;
                             /** @enum {string} */
-                            responseCode: "12" | "13" | "14" | "22" | "25" | "33" | "41" | "45" | "51" | "55" | "57" | "58" | "59" | "61" | "64" | "65" | "75" | "77" | "91" | "94" | "96" | "00" | "03" | "05" | "09" | "A0";
+                            responseCode: "12" | "13" | "14" | "22" | "25" | "33" | "41" | "45" | "51" | "55" | "57" | "58" | "59" | "61" | "64" | "65" | "75" | "77" | "91" | "94" | "96" | "98" | "00" | "03" | "05" | "09" | "A0";
                             message: {
                                 zh: string;
                                 en: string;
@@ -7083,7 +7084,7 @@ export interface paths {
                             status: "approved" | "declined" | "held" | "voided" | "reversed" | "expired" | "completed" | "refunded";
                             approved: boolean;
                             /** @enum {string} */
-                            responseCode: "12" | "13" | "14" | "22" | "25" | "33" | "41" | "45" | "51" | "55" | "57" | "58" | "59" | "61" | "64" | "65" | "75" | "77" | "91" | "94" | "96" | "00" | "03" | "05" | "09" | "A0";
+                            responseCode: "12" | "13" | "14" | "22" | "25" | "33" | "41" | "45" | "51" | "55" | "57" | "58" | "59" | "61" | "64" | "65" | "75" | "77" | "91" | "94" | "96" | "98" | "00" | "03" | "05" | "09" | "A0";
                             message: {
                                 zh: string;
                                 en: string;
@@ -7153,7 +7154,7 @@ export interface paths {
                                 status: "approved" | "declined" | "held" | "voided" | "reversed" | "expired" | "completed" | "refunded";
                                 approved: boolean;
                                 /** @enum {string} */
-                                responseCode: "12" | "13" | "14" | "22" | "25" | "33" | "41" | "45" | "51" | "55" | "57" | "58" | "59" | "61" | "64" | "65" | "75" | "77" | "91" | "94" | "96" | "00" | "03" | "05" | "09" | "A0";
+                                responseCode: "12" | "13" | "14" | "22" | "25" | "33" | "41" | "45" | "51" | "55" | "57" | "58" | "59" | "61" | "64" | "65" | "75" | "77" | "91" | "94" | "96" | "98" | "00" | "03" | "05" | "09" | "A0";
                                 message: {
                                     zh: string;
                                     en: string;
@@ -8393,7 +8394,7 @@ export interface paths {
                                 status: "approved" | "declined" | "held" | "voided" | "reversed" | "expired" | "completed" | "refunded";
                                 approved: boolean;
                                 /** @enum {string} */
-                                responseCode: "12" | "13" | "14" | "22" | "25" | "33" | "41" | "45" | "51" | "55" | "57" | "58" | "59" | "61" | "64" | "65" | "75" | "77" | "91" | "94" | "96" | "00" | "03" | "05" | "09" | "A0";
+                                responseCode: "12" | "13" | "14" | "22" | "25" | "33" | "41" | "45" | "51" | "55" | "57" | "58" | "59" | "61" | "64" | "65" | "75" | "77" | "91" | "94" | "96" | "98" | "00" | "03" | "05" | "09" | "A0";
                                 message: {
                                     zh: string;
                                     en: string;
@@ -8505,7 +8506,7 @@ export interface paths {
                             status: "approved" | "declined" | "held" | "voided" | "reversed" | "expired" | "completed" | "refunded";
                             approved: boolean;
                             /** @enum {string} */
-                            responseCode: "12" | "13" | "14" | "22" | "25" | "33" | "41" | "45" | "51" | "55" | "57" | "58" | "59" | "61" | "64" | "65" | "75" | "77" | "91" | "94" | "96" | "00" | "03" | "05" | "09" | "A0";
+                            responseCode: "12" | "13" | "14" | "22" | "25" | "33" | "41" | "45" | "51" | "55" | "57" | "58" | "59" | "61" | "64" | "65" | "75" | "77" | "91" | "94" | "96" | "98" | "00" | "03" | "05" | "09" | "A0";
                             message: {
                                 zh: string;
                                 en: string;
@@ -8668,7 +8669,7 @@ export interface paths {
                             status: "approved" | "declined" | "held" | "voided" | "reversed" | "expired" | "completed" | "refunded";
                             approved: boolean;
                             /** @enum {string} */
-                            responseCode: "12" | "13" | "14" | "22" | "25" | "33" | "41" | "45" | "51" | "55" | "57" | "58" | "59" | "61" | "64" | "65" | "75" | "77" | "91" | "94" | "96" | "00" | "03" | "05" | "09" | "A0";
+                            responseCode: "12" | "13" | "14" | "22" | "25" | "33" | "41" | "45" | "51" | "55" | "57" | "58" | "59" | "61" | "64" | "65" | "75" | "77" | "91" | "94" | "96" | "98" | "00" | "03" | "05" | "09" | "A0";
                             message: {
                                 zh: string;
                                 en: string;
@@ -8786,7 +8787,7 @@ export interface paths {
                             status: "approved" | "declined" | "held" | "voided" | "reversed" | "expired" | "completed" | "refunded";
                             approved: boolean;
                             /** @enum {string} */
-                            responseCode: "12" | "13" | "14" | "22" | "25" | "33" | "41" | "45" | "51" | "55" | "57" | "58" | "59" | "61" | "64" | "65" | "75" | "77" | "91" | "94" | "96" | "00" | "03" | "05" | "09" | "A0";
+                            responseCode: "12" | "13" | "14" | "22" | "25" | "33" | "41" | "45" | "51" | "55" | "57" | "58" | "59" | "61" | "64" | "65" | "75" | "77" | "91" | "94" | "96" | "98" | "00" | "03" | "05" | "09" | "A0";
                             message: {
                                 zh: string;
                                 en: string;
@@ -9330,6 +9331,1111 @@ export interface paths {
                             resolved_by: string | null;
                             /** @description Microseconds since the Unix epoch */
                             resolved_at: number | null;
+                            /** @description Microseconds since the Unix epoch */
+                            created_at: number;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/gateway/switch": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Card switch link status 转接链路状态 */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /**
+                             * @description connecting 连接/签到中, no_zmk 未导入区域主密钥, signed_on 已签到, down 链路中断, closed 已关闭, not_configured 未配置转接地址
+                             * @enum {string}
+                             */
+                            state: "connecting" | "no_zmk" | "signed_on" | "down" | "closed" | "not_configured";
+                            /** @description The switch's settlement date 清算日期 YYYY-MM-DD */
+                            settlement_date: string | null;
+                            /** @description Check value of the zone master key 区域主密钥校验值 */
+                            zmk_kcv: string | null;
+                            zpk_kcv: string | null;
+                            zak_kcv: string | null;
+                            /** @description Entries waiting to be sent 待发送笔数 */
+                            saf_depth: number;
+                            saf_counts: {
+                                [key: string]: number;
+                            };
+                            /** @description Microseconds since the Unix epoch */
+                            last_echo_at: number | null;
+                            /** @description Microseconds since the Unix epoch */
+                            signed_on_at: number | null;
+                            peer: string | null;
+                            acquirer_id: string;
+                            /** @description Requests awaiting an answer on this server process 本进程在途请求数 */
+                            outstanding: number;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/gateway/switch/zmk": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Import the zone master key from components 导入区域主密钥
+         * @description Key ceremony: the components are XORed into the ZMK shared with the switch; only its check value is answered. The link signs on again with new zone keys. 密钥仪式：各成分异或合成与转接机构共享的区域主密钥，仅返回校验值；链路随即重新签到并交换工作密钥。
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description Clear key components, 32 hex digits each, from different custodians 密钥成分（各 32 位十六进制，由不同保管人输入） */
+                        components: string[];
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Key check value 校验值 */
+                            kcv: string;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/gateway/switch/saf": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Store-and-forward queue 存储转发队列
+         * @description Reversals and refund advices for the switch, newest first. 发往转接机构的冲正与退货通知，按时间倒序。
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description held 待定（交易未完成）, queued 待发送, acknowledged 已确认, rejected 被拒（退货超额或原交易不存在）, dropped 已撤销（交易未成功） */
+                    state?: "held" | "queued" | "acknowledged" | "rejected" | "dropped";
+                    /** @description Cursor: the next_before of the previous page 翻页游标 */
+                    before?: string;
+                    limit?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            items: {
+                                id: string;
+                                /** @description The payments row that caused it, or <sale>:rev for a timeout reversal 引起该通知的交易 */
+                                txn_id: string;
+                                /**
+                                 * @description reversal 冲正, refund 退货通知
+                                 * @enum {string}
+                                 */
+                                kind: "reversal" | "refund";
+                                original_txn_id: string;
+                                rrn: string;
+                                /** @description '98' no answer in time 超时, '17' cancelled by us 撤销 */
+                                reason: string | null;
+                                /** @description fen 分 */
+                                amount: number;
+                                /**
+                                 * @description held 待定（交易未完成）, queued 待发送, acknowledged 已确认, rejected 被拒（退货超额或原交易不存在）, dropped 已撤销（交易未成功）
+                                 * @enum {string}
+                                 */
+                                state: "held" | "queued" | "acknowledged" | "rejected" | "dropped";
+                                attempts: number;
+                                /** @description Microseconds since the Unix epoch */
+                                next_attempt_at: number;
+                                response_code: string | null;
+                                settlement_date: string | null;
+                                last_error: string | null;
+                                pan_masked: string | null;
+                                /** @description Microseconds since the Unix epoch */
+                                created_at: number;
+                                /** @description Microseconds since the Unix epoch */
+                                updated_at: number;
+                                /** @description Microseconds since the Unix epoch */
+                                acknowledged_at: number | null;
+                            }[];
+                            next_before: string | null;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/gateway/switch/saf/{id}/retry": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a queued entry now 立即重发
+         * @description Makes the entry due now and, when the link is signed on, sends it before answering. 立即到期；链路已签到时发送后再应答。
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            /** @description The payments row that caused it, or <sale>:rev for a timeout reversal 引起该通知的交易 */
+                            txn_id: string;
+                            /**
+                             * @description reversal 冲正, refund 退货通知
+                             * @enum {string}
+                             */
+                            kind: "reversal" | "refund";
+                            original_txn_id: string;
+                            rrn: string;
+                            /** @description '98' no answer in time 超时, '17' cancelled by us 撤销 */
+                            reason: string | null;
+                            /** @description fen 分 */
+                            amount: number;
+                            /**
+                             * @description held 待定（交易未完成）, queued 待发送, acknowledged 已确认, rejected 被拒（退货超额或原交易不存在）, dropped 已撤销（交易未成功）
+                             * @enum {string}
+                             */
+                            state: "held" | "queued" | "acknowledged" | "rejected" | "dropped";
+                            attempts: number;
+                            /** @description Microseconds since the Unix epoch */
+                            next_attempt_at: number;
+                            response_code: string | null;
+                            settlement_date: string | null;
+                            last_error: string | null;
+                            pan_masked: string | null;
+                            /** @description Microseconds since the Unix epoch */
+                            created_at: number;
+                            /** @description Microseconds since the Unix epoch */
+                            updated_at: number;
+                            /** @description Microseconds since the Unix epoch */
+                            acknowledged_at: number | null;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/gateway/pos-terminals": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Conventional POS terminals 传统POS终端 */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description Terminal id, ISO 8583 field 41 (8 letters or digits) 终端号 */
+                    tid?: string;
+                    owner_party_id?: string;
+                    limit?: number;
+                    offset?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            items: {
+                                terminal_id: string;
+                                tid: string;
+                                mid: string;
+                                owner_party_id: string;
+                                org_id: string;
+                                /** @description Check value of the TMK 主密钥校验值 */
+                                tmk_kcv: string;
+                                /** @enum {string} */
+                                status: "active" | "disabled";
+                                session: {
+                                    id: string;
+                                    batch_no: number;
+                                    /** @description Microseconds since the Unix epoch */
+                                    signed_on_at: number;
+                                } | null;
+                                /** @description Microseconds since the Unix epoch */
+                                created_at: number;
+                                /** @description Microseconds since the Unix epoch */
+                                updated_at: number;
+                            }[];
+                            total: number;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        /**
+         * Register a conventional POS terminal and load its master key 登记传统POS并装载主密钥
+         * @description The platform terminal (kind pos) must belong to an enrolled merchant. Without tmk_components the host generates the TMK and answers its two clear components once, for the key-loading device. 平台终端须为已签约商户的传统POS。不提供分量时由系统生成主密钥，并仅在本次应答中返回两个明文分量，供密钥注入设备使用。
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        terminal_id: string;
+                        /** @description Terminal id, ISO 8583 field 41 (8 letters or digits) 终端号 */
+                        tid: string;
+                        /** @description Merchant number, field 42 (15 letters or digits) 商户号 */
+                        mid?: string;
+                        /** @description Clear TMK components (TDES double length, 32 hex each), XORed together 终端主密钥分量（明文，按位异或合成） */
+                        tmk_components?: string[];
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            terminal_id: string;
+                            tid: string;
+                            mid: string;
+                            owner_party_id: string;
+                            org_id: string;
+                            /** @description Check value of the TMK 主密钥校验值 */
+                            tmk_kcv: string;
+                            /** @enum {string} */
+                            status: "active" | "disabled";
+                            session: {
+                                id: string;
+                                batch_no: number;
+                                /** @description Microseconds since the Unix epoch */
+                                signed_on_at: number;
+                            } | null;
+                            /** @description Microseconds since the Unix epoch */
+                            created_at: number;
+                            /** @description Microseconds since the Unix epoch */
+                            updated_at: number;
+                            /** @description Only when the host generated the TMK: its two clear components, answered this once 仅在系统生成主密钥时返回一次的两个明文分量 */
+                            issued_components?: {
+                                component: string;
+                                kcv: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/gateway/pos-terminals/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One conventional POS terminal 传统POS终端详情 */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            terminal_id: string;
+                            tid: string;
+                            mid: string;
+                            owner_party_id: string;
+                            org_id: string;
+                            /** @description Check value of the TMK 主密钥校验值 */
+                            tmk_kcv: string;
+                            /** @enum {string} */
+                            status: "active" | "disabled";
+                            session: {
+                                id: string;
+                                batch_no: number;
+                                /** @description Microseconds since the Unix epoch */
+                                signed_on_at: number;
+                            } | null;
+                            /** @description Microseconds since the Unix epoch */
+                            created_at: number;
+                            /** @description Microseconds since the Unix epoch */
+                            updated_at: number;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/gateway/pos-terminals/{id}/tmk": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Load a new master key 更换终端主密钥
+         * @description Ends the terminal’s session: it signs on again once the new key is loaded. Without tmk_components the host generates the key and answers its components once. 终端当前签到失效，装载新主密钥后须重新签到。不提供分量时由系统生成，并仅返回一次明文分量。
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description Clear TMK components (TDES double length, 32 hex each), XORed together 终端主密钥分量（明文，按位异或合成） */
+                        tmk_components?: string[];
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            terminal_id: string;
+                            tid: string;
+                            mid: string;
+                            owner_party_id: string;
+                            org_id: string;
+                            /** @description Check value of the TMK 主密钥校验值 */
+                            tmk_kcv: string;
+                            /** @enum {string} */
+                            status: "active" | "disabled";
+                            session: {
+                                id: string;
+                                batch_no: number;
+                                /** @description Microseconds since the Unix epoch */
+                                signed_on_at: number;
+                            } | null;
+                            /** @description Microseconds since the Unix epoch */
+                            created_at: number;
+                            /** @description Microseconds since the Unix epoch */
+                            updated_at: number;
+                            /** @description Only when the host generated the TMK: its two clear components, answered this once 仅在系统生成主密钥时返回一次的两个明文分量 */
+                            issued_components?: {
+                                component: string;
+                                kcv: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/gateway/core": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Core-banking adapter and link state 核心系统连接状态 */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description ledger = the built-in ledger; iso8583 = a host-to-host link */
+                            kind: "ledger" | "iso8583";
+                            endpoint: string | null;
+                            state: "ready" | "connecting" | "idle";
+                            /** @description Requests awaiting the host */
+                            outstanding: number;
+                            /** @description Since this process started (iso8583 only) */
+                            stats: {
+                                requests: number;
+                                posted: number;
+                                rejected: number;
+                                unknown: number;
+                                timeouts: number;
+                                late: number;
+                            } | null;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/gateway/core/accounts/{account}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Core account inquiry 核心账户查询 */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    account: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            account: string;
+                            status: "active" | "frozen" | "closed";
+                            /** @description Available balance in fen */
+                            available: number;
+                            /** @enum {string} */
+                            currency: "CNY";
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/gateway/switch-recon/files": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Imported settlement files, newest date first 已导入的清算文件 */
+        get: {
+            parameters: {
+                query?: {
+                    limit?: number;
+                    offset?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            items: ({
+                                id: string;
+                                acquirer_id: string;
+                                /** @description Settlement date YYYY-MM-DD 清算日期 */
+                                settlement_date: string;
+                                file_created_at: string;
+                                sha256: string;
+                                line_count: number;
+                                sale_count: number;
+                                /** @description fen 分 */
+                                sale_amount: number;
+                                refund_count: number;
+                                /** @description fen 分 */
+                                refund_amount: number;
+                                reversal_count: number;
+                                /** @description fen 分 */
+                                reversal_amount: number;
+                                /** @description fen 分 */
+                                debit_total: number;
+                                /** @description fen 分 */
+                                credit_total: number;
+                                /** @description D − C, fen; > 0 the switch pays the bank 净额，正数为转接方应付本行 */
+                                net: number;
+                                matched_count: number;
+                                exception_count: number;
+                                /** @description Lines or items that settled an earlier file’s exception 与此前文件差错相抵的笔数 */
+                                paired_count: number;
+                                transfer_id: string | null;
+                                imported_by: string;
+                                /** @description Microseconds since the Unix epoch */
+                                imported_at: number;
+                                /** @description Microseconds since the Unix epoch */
+                                posted_at: number | null;
+                            } & {
+                                open_exceptions: number;
+                            })[];
+                            total: number;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        /**
+         * Import a switch settlement file 导入转接清算文件
+         * @description The body is the file (text/csv) or JSON {content}. Reconciles it with the switch journal and posts its net (bank:settlement ⇄ bank:switch-clearing). The same file again answers 200 with the first result; another file for an imported date answers 409. 同一文件重复导入结果不变；同一清算日期的不同文件被拒绝。
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "text/csv": string | {
+                        /** @description The file text 结算文件内容 */
+                        content: string;
+                    };
+                    "application/json": string | {
+                        /** @description The file text 结算文件内容 */
+                        content: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            file: {
+                                id: string;
+                                acquirer_id: string;
+                                /** @description Settlement date YYYY-MM-DD 清算日期 */
+                                settlement_date: string;
+                                file_created_at: string;
+                                sha256: string;
+                                line_count: number;
+                                sale_count: number;
+                                /** @description fen 分 */
+                                sale_amount: number;
+                                refund_count: number;
+                                /** @description fen 分 */
+                                refund_amount: number;
+                                reversal_count: number;
+                                /** @description fen 分 */
+                                reversal_amount: number;
+                                /** @description fen 分 */
+                                debit_total: number;
+                                /** @description fen 分 */
+                                credit_total: number;
+                                /** @description D − C, fen; > 0 the switch pays the bank 净额，正数为转接方应付本行 */
+                                net: number;
+                                matched_count: number;
+                                exception_count: number;
+                                /** @description Lines or items that settled an earlier file’s exception 与此前文件差错相抵的笔数 */
+                                paired_count: number;
+                                transfer_id: string | null;
+                                imported_by: string;
+                                /** @description Microseconds since the Unix epoch */
+                                imported_at: number;
+                                /** @description Microseconds since the Unix epoch */
+                                posted_at: number | null;
+                            };
+                            /** @description false: this exact file was imported before 重复导入 */
+                            created: boolean;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            file: {
+                                id: string;
+                                acquirer_id: string;
+                                /** @description Settlement date YYYY-MM-DD 清算日期 */
+                                settlement_date: string;
+                                file_created_at: string;
+                                sha256: string;
+                                line_count: number;
+                                sale_count: number;
+                                /** @description fen 分 */
+                                sale_amount: number;
+                                refund_count: number;
+                                /** @description fen 分 */
+                                refund_amount: number;
+                                reversal_count: number;
+                                /** @description fen 分 */
+                                reversal_amount: number;
+                                /** @description fen 分 */
+                                debit_total: number;
+                                /** @description fen 分 */
+                                credit_total: number;
+                                /** @description D − C, fen; > 0 the switch pays the bank 净额，正数为转接方应付本行 */
+                                net: number;
+                                matched_count: number;
+                                exception_count: number;
+                                /** @description Lines or items that settled an earlier file’s exception 与此前文件差错相抵的笔数 */
+                                paired_count: number;
+                                transfer_id: string | null;
+                                imported_by: string;
+                                /** @description Microseconds since the Unix epoch */
+                                imported_at: number;
+                                /** @description Microseconds since the Unix epoch */
+                                posted_at: number | null;
+                            };
+                            /** @description false: this exact file was imported before 重复导入 */
+                            created: boolean;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/gateway/switch-recon/files/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A file: lines by outcome, and its exceptions 清算文件对账结果 */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            file: {
+                                id: string;
+                                acquirer_id: string;
+                                /** @description Settlement date YYYY-MM-DD 清算日期 */
+                                settlement_date: string;
+                                file_created_at: string;
+                                sha256: string;
+                                line_count: number;
+                                sale_count: number;
+                                /** @description fen 分 */
+                                sale_amount: number;
+                                refund_count: number;
+                                /** @description fen 分 */
+                                refund_amount: number;
+                                reversal_count: number;
+                                /** @description fen 分 */
+                                reversal_amount: number;
+                                /** @description fen 分 */
+                                debit_total: number;
+                                /** @description fen 分 */
+                                credit_total: number;
+                                /** @description D − C, fen; > 0 the switch pays the bank 净额，正数为转接方应付本行 */
+                                net: number;
+                                matched_count: number;
+                                exception_count: number;
+                                /** @description Lines or items that settled an earlier file’s exception 与此前文件差错相抵的笔数 */
+                                paired_count: number;
+                                transfer_id: string | null;
+                                imported_by: string;
+                                /** @description Microseconds since the Unix epoch */
+                                imported_at: number;
+                                /** @description Microseconds since the Unix epoch */
+                                posted_at: number | null;
+                            } & {
+                                open_exceptions: number;
+                            };
+                            summary: {
+                                /** @enum {string} */
+                                type: "SALE" | "REFUND" | "REVERSAL";
+                                /** @enum {string} */
+                                outcome: "matched" | "amount_mismatch" | "missing_on_platform" | "paired";
+                                count: number;
+                                /** @description fen 分 */
+                                amount: number;
+                            }[];
+                            exceptions: {
+                                id: string;
+                                file_id: string;
+                                settlement_date: string;
+                                /**
+                                 * @description missing_on_switch 转接方无此笔, missing_on_platform 本行无此笔, amount_mismatch 金额不符
+                                 * @enum {string}
+                                 */
+                                kind: "missing_on_switch" | "missing_on_platform" | "amount_mismatch";
+                                /** @enum {string} */
+                                type: "SALE" | "REFUND" | "REVERSAL";
+                                rrn: string;
+                                platform_txn_id: string | null;
+                                platform_state: string | null;
+                                line_no: number | null;
+                                /** @description fen 分 */
+                                switch_amount: number | null;
+                                /** @description fen 分 */
+                                platform_amount: number | null;
+                                /** @description Platform signed − switch signed (SALE +, REFUND/REVERSAL −): what it leaves on bank:switch-clearing 差额 */
+                                difference: number;
+                                /** @enum {string} */
+                                status: "open" | "resolving" | "resolved";
+                                /** @enum {string|null} */
+                                action: "write_off" | "reverse" | "accept" | "paired" | null;
+                                note: string | null;
+                                resolved_by: string | null;
+                                /** @description Microseconds since the Unix epoch */
+                                resolved_at: number | null;
+                                transfer_id: string | null;
+                                reversal_txn_id: string | null;
+                                settled_file_id: string | null;
+                                settled_date: string | null;
+                                /** @description bank:switch-clearing still carries the difference 清算往来仍挂此差额 */
+                                carried: boolean;
+                                /** @description Microseconds since the Unix epoch */
+                                created_at: number;
+                            }[];
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/gateway/switch-recon/exceptions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Switch reconciliation exceptions 转接对账差错 */
+        get: {
+            parameters: {
+                query?: {
+                    status?: "open" | "resolved";
+                    file_id?: string;
+                    limit?: number;
+                    offset?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            items: {
+                                id: string;
+                                file_id: string;
+                                settlement_date: string;
+                                /**
+                                 * @description missing_on_switch 转接方无此笔, missing_on_platform 本行无此笔, amount_mismatch 金额不符
+                                 * @enum {string}
+                                 */
+                                kind: "missing_on_switch" | "missing_on_platform" | "amount_mismatch";
+                                /** @enum {string} */
+                                type: "SALE" | "REFUND" | "REVERSAL";
+                                rrn: string;
+                                platform_txn_id: string | null;
+                                platform_state: string | null;
+                                line_no: number | null;
+                                /** @description fen 分 */
+                                switch_amount: number | null;
+                                /** @description fen 分 */
+                                platform_amount: number | null;
+                                /** @description Platform signed − switch signed (SALE +, REFUND/REVERSAL −): what it leaves on bank:switch-clearing 差额 */
+                                difference: number;
+                                /** @enum {string} */
+                                status: "open" | "resolving" | "resolved";
+                                /** @enum {string|null} */
+                                action: "write_off" | "reverse" | "accept" | "paired" | null;
+                                note: string | null;
+                                resolved_by: string | null;
+                                /** @description Microseconds since the Unix epoch */
+                                resolved_at: number | null;
+                                transfer_id: string | null;
+                                reversal_txn_id: string | null;
+                                settled_file_id: string | null;
+                                settled_date: string | null;
+                                /** @description bank:switch-clearing still carries the difference 清算往来仍挂此差额 */
+                                carried: boolean;
+                                /** @description Microseconds since the Unix epoch */
+                                created_at: number;
+                            }[];
+                            total: number;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/gateway/switch-recon/exceptions/{id}/resolve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Resolve an exception 处理转接对账差错
+         * @description write_off: to bank:suspense; reverse: reverse our sale (missing on the switch); accept: note only. Once per exception; a note is required. 每笔差错只能处理一次，须填写说明。
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /**
+                         * @description write_off 核销至待处理挂账, reverse 冲正本行交易（仅转接方缺失的消费）, accept 接受（仅备注，差额仍挂清算往来）
+                         * @enum {string}
+                         */
+                        action: "write_off" | "reverse" | "accept";
+                        /** @description Required 必填 */
+                        note: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            file_id: string;
+                            settlement_date: string;
+                            /**
+                             * @description missing_on_switch 转接方无此笔, missing_on_platform 本行无此笔, amount_mismatch 金额不符
+                             * @enum {string}
+                             */
+                            kind: "missing_on_switch" | "missing_on_platform" | "amount_mismatch";
+                            /** @enum {string} */
+                            type: "SALE" | "REFUND" | "REVERSAL";
+                            rrn: string;
+                            platform_txn_id: string | null;
+                            platform_state: string | null;
+                            line_no: number | null;
+                            /** @description fen 分 */
+                            switch_amount: number | null;
+                            /** @description fen 分 */
+                            platform_amount: number | null;
+                            /** @description Platform signed − switch signed (SALE +, REFUND/REVERSAL −): what it leaves on bank:switch-clearing 差额 */
+                            difference: number;
+                            /** @enum {string} */
+                            status: "open" | "resolving" | "resolved";
+                            /** @enum {string|null} */
+                            action: "write_off" | "reverse" | "accept" | "paired" | null;
+                            note: string | null;
+                            resolved_by: string | null;
+                            /** @description Microseconds since the Unix epoch */
+                            resolved_at: number | null;
+                            transfer_id: string | null;
+                            reversal_txn_id: string | null;
+                            settled_file_id: string | null;
+                            settled_date: string | null;
+                            /** @description bank:switch-clearing still carries the difference 清算往来仍挂此差额 */
+                            carried: boolean;
                             /** @description Microseconds since the Unix epoch */
                             created_at: number;
                         };
