@@ -350,9 +350,16 @@ export interface OffUsRequest {
   /** Fen; 0 for a balance inquiry. */
   amount: number;
   pin?: OffUsPin | undefined;
-  /** The platform terminal id and its merchant (ISO 8583 fields 41/42 and 18 come from them). */
+  /** The platform terminal id and its merchant (field 18 comes from the merchant). */
   terminalId: string;
   merchantPartyId: string;
+  /**
+   * The terminal's own ISO 8583 numbers (fields 41 and 42) when it has them (a conventional POS),
+   * so that the switch's records and file name the terminal the bank registered; else the link
+   * derives them from the platform ids.
+   */
+  terminalRef?: string | undefined;
+  merchantRef?: string | undefined;
   mcc: string;
   /** µs. */
   at: number;

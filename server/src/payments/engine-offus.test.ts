@@ -169,6 +169,28 @@ describe.each(DIALECTS)('off-us cards through the engine (%s)', (dialect) => {
     }
   });
 
+  it('a staff reversal declined for want of a switch can be done again once the switch is back', async () => {
+    const s = await sale(2_500);
+    h.payments.deps.offUs = undefined;
+    try {
+      const refused = await E.reverseHostTransaction(h.payments.deps, s.id, 'staff');
+      expect(refused.responseCode).toBe('91');
+    } finally {
+      h.payments.deps.offUs = sw;
+    }
+    const again = await E.reverseHostTransaction(h.payments.deps, s.id, 'staff');
+    expect(again.responseCode).toBe('00');
+    expect(sw.advices.get(again.id)).toMatchObject({ kind: 'reversal', originalTxnId: s.id, state: 'queued' });
+    // And once done, doing it again reverses nothing more.
+    const third = await E.reverseHostTransaction(h.payments.deps, s.id, 'staff');
+    expect(third.id).toBe(again.id);
+  });
+
+  it('sends the terminal’s own ISO 8583 numbers when it has them', async () => {
+    await E.sale(h.payments.deps, { ...req(), refs: { terminal: 'P0000001', merchant: '123456789012345' } }, { clientId: cid('refs'), amount: 300, card });
+    expect(sw.requests.at(-1)).toMatchObject({ terminalRef: 'P0000001', merchantRef: '123456789012345', pin: undefined });
+  });
+
   it('asks the switch for an off-us balance; pre-authorisation of other banks’ cards is not offered (58)', async () => {
     sw.next = () => ({ outcome: 'answered', code: '00', authCode: null, balance: 123_456 });
     const b = await E.balance(h.payments.deps, req(), { clientId: cid('b'), card, pinBlock: await w.pinBlock('147258', OFF_US_PAN) });

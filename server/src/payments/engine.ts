@@ -66,6 +66,8 @@ export interface TerminalRequest {
    * key (a conventional POS: format 0 under its TPK, or DUKPT).
    */
   pin?: { key: PinKeyRef; format: PinBlockFormat } | undefined;
+  /** The terminal's ISO 8583 terminal and merchant numbers (fields 41/42), for the card switch. */
+  refs?: { terminal: string; merchant: string } | undefined;
 }
 
 export interface CardInput {
@@ -299,11 +301,11 @@ async function cardPayment(
   base: TxnRow,
   input: { amount: number; card: CardInput; pinBlock?: string | undefined; lat?: number | undefined; lng?: number | undefined },
   shape: (row: TxnRow, decision: RiskDecision) => Partial<TxnRow> | ResponseCode,
-  offUsKind?: 'sale',
+  offUs?: { kind: 'sale'; merchant: LoadedMerchant },
 ): Promise<Decision> {
   const checked = await checkCard(deps, req, input.card, input.pinBlock);
   if (!checked.card && checked.code === '91' && deps.offUs) {
-    return offUsKind ? offUsPayment(deps, req, base, input, shape) : { final: '58', patch: { card_last4: input.card.pan.slice(-4), amount: input.amount } };
+    return offUs ? offUsPayment(deps, req, base, input, offUs.merchant, shape) : { final: '58', patch: { card_last4: input.card.pan.slice(-4), amount: input.amount } };
   }
   const patch = { card_last4: input.card.pan.slice(-4), ...cardPatch(checked.card), amount: input.amount };
   if (checked.code || !checked.card) return { final: checked.code ?? '96', patch };
@@ -336,6 +338,7 @@ async function offUsPayment(
   req: TerminalRequest,
   base: TxnRow,
   input: { amount: number; card: CardInput; pinBlock?: string | undefined; lat?: number | undefined; lng?: number | undefined },
+  merchant: LoadedMerchant,
   shape: (row: TxnRow, decision: RiskDecision) => Partial<TxnRow> | ResponseCode,
 ): Promise<Decision> {
   const patch: Partial<TxnRow> = { card_last4: input.card.pan.slice(-4), account_id: SWITCH_CLEARING, amount: input.amount };
@@ -346,7 +349,6 @@ async function offUsPayment(
   if (decision.outcome !== 'approve') return { final: decision.outcome === 'decline' ? decision.code : '59', patch: { ...patch, risk: riskJson } };
   const shaped = shape(row, decision);
   if (typeof shaped === 'string') return { final: shaped, patch: { ...patch, risk: riskJson } };
-  const merchant = await loadMerchant(db(deps) as Kysely<unknown>, req.terminal.owner_party_id);
   return {
     proceed: { ...patch, ...shaped, risk: riskJson },
     risk: ctx,
@@ -358,7 +360,9 @@ async function offUsPayment(
       pin: await offUsPin(deps, req, input.pinBlock),
       terminalId: req.terminal.terminal_id,
       merchantPartyId: req.terminal.owner_party_id,
-      mcc: merchant?.mcc ?? '0000',
+      terminalRef: req.refs?.terminal,
+      merchantRef: req.refs?.merchant,
+      mcc: merchant.mcc,
     },
   };
 }
@@ -388,7 +392,7 @@ export function sale(deps: PaymentsDeps, req: TerminalRequest, input: SaleInput)
       const fee = feeFor(merchant.fee_plan, row.amount);
       if (decision.outcome === 'review') return { fee, pending_transfer_id: `${row.id}:hold`, hold_expires_at: row.created_at + HOLD_SECONDS * 1_000_000 };
       return { fee };
-    }, 'sale'),
+    }, { kind: 'sale', merchant }),
   );
 }
 
@@ -406,11 +410,10 @@ export function preauth(deps: PaymentsDeps, req: TerminalRequest, input: SaleInp
 /** Balance inquiry: card and PIN; the available balance (posted credits − posted and pending debits). */
 export function balance(deps: PaymentsDeps, req: TerminalRequest, input: { clientId: string; card: CardInput; pinBlock: string }): Promise<TxnReply> {
   const fields = [panKey(deps, input.card.pan), input.card.expiry];
-  return run(deps, req, 'balance', input.clientId, fields, async (base) => {
+  return run(deps, req, 'balance', input.clientId, fields, async (base, merchant) => {
     const checked = await checkCard(deps, req, input.card, input.pinBlock);
     if (!checked.card && checked.code === '91' && deps.offUs) {
       // Moves nothing: asked of the switch directly, nothing to reverse if the answer is lost.
-      const merchant = await loadMerchant(db(deps) as Kysely<unknown>, req.terminal.owner_party_id);
       const answer = await deps.offUs.authorize({
         txnId: base.id,
         kind: 'balance',
@@ -420,7 +423,9 @@ export function balance(deps: PaymentsDeps, req: TerminalRequest, input: { clien
         pin: await offUsPin(deps, req, input.pinBlock),
         terminalId: req.terminal.terminal_id,
         merchantPartyId: req.terminal.owner_party_id,
-        mcc: merchant?.mcc ?? '0000',
+        terminalRef: req.refs?.terminal,
+        merchantRef: req.refs?.merchant,
+        mcc: merchant.mcc,
         at: base.created_at,
       });
       const patch = { card_last4: input.card.pan.slice(-4), account_id: SWITCH_CLEARING };
@@ -625,7 +630,8 @@ async function reverseOf(deps: PaymentsDeps, found: TxnRow): Promise<Decision> {
 /**
  * Reverses a host transaction for staff (reconciliation's `reverse_host`: the terminal never
  * completed it). The same logic as a terminal reversal, under the original's terminal with the
- * client id `staff-reversal:<txn id>` — so doing it twice reverses once. Answers the reversal's
+ * client id `staff-reversal:<txn id>` — so doing it twice reverses once (after a declined attempt,
+ * which did nothing, the next one is a new request: `staff-reversal:<txn id>:<n>`). Answers the reversal's
  * TxnReply ('00' also when there was nothing left to undo; '12' for types reversal does not undo).
  */
 export async function reverseHostTransaction(deps: PaymentsDeps, txnId: string, actorId: string): Promise<TxnReply> {
@@ -637,7 +643,14 @@ export async function reverseHostTransaction(deps: PaymentsDeps, txnId: string, 
     seq: null,
   };
   void actorId; // audited by the calling route
-  return run(deps, req, 'reversal', `staff-reversal:${o.id}`, [o.id], async () => {
+  // A staff reversal that was declined (no switch link then, say) did nothing: a later attempt is a new request.
+  let clientId = `staff-reversal:${o.id}`;
+  for (let attempt = 2; ; attempt++) {
+    const prior = await findByClient(db(deps), o.terminal_id, clientId);
+    if (!prior || prior.status !== 'declined' || prior.reply === IN_FLIGHT) break;
+    clientId = `staff-reversal:${o.id}:${attempt}`;
+  }
+  return run(deps, req, 'reversal', clientId, [o.id], async () => {
     const fresh = await findById(db(deps), o.id);
     return reverseOf(deps, fresh ?? o);
   });

@@ -248,7 +248,14 @@ export class PosHost implements AcquirerHost {
     const batch = getSubfields(m, 60)?.get(2);
     if (!stan || !DIGITS6.test(stan) || typeof batch !== 'string' || !DIGITS6.test(batch)) return { code: '30' };
     const payments = this.deps.payments;
-    const req: E.TerminalRequest = { terminal: session.principal, operatorId: null, seq: Number(stan), pin: { key: session.tpk, format: 0 } };
+    const req: E.TerminalRequest = {
+      terminal: session.principal,
+      operatorId: null,
+      seq: Number(stan),
+      pin: { key: session.tpk, format: 0 },
+      // The switch names this terminal by the numbers the bank registered for it.
+      refs: { terminal: session.tid, merchant: session.mid },
+    };
     const clientId = clientIdOf(batch, stan);
     const amountText = getString(m, 4);
     const amount = amountText === undefined ? undefined : Number(amountText);

@@ -414,8 +414,8 @@ class Link implements SwitchLink {
       pan: req.pan,
       expiry: req.expiry,
       mcc: req.mcc,
-      terminalId: fieldRef(req.terminalId, 8),
-      merchantId: fieldRef(req.merchantPartyId, 15),
+      terminalId: req.terminalRef ?? fieldRef(req.terminalId, 8),
+      merchantId: req.merchantRef ?? fieldRef(req.merchantPartyId, 15),
       pinBlock,
     };
     const message = req.kind === 'sale' ? P.purchase({ ...card, amount: req.amount }) : P.balanceInquiry(card);
