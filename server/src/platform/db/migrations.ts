@@ -1,10 +1,12 @@
 import { Migrator, sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import { acquirerMigration } from '../../gateway/acquirer/migration.js';
 import { coreMigration } from '../../gateway/core/migration.js';
+import { posDukptMigration } from '../../gateway/acquirer/dukpt-migration.js';
 import { switchMigration } from '../../gateway/switch/migration.js';
 import { switchReconMigration } from '../../gateway/switch-recon/migration.js';
 import { engineMigration } from '../../payments/engine-migration.js';
 import { paymentsMigration } from '../../payments/migration.js';
+import { payoutMigration } from '../../payments/payout-migration.js';
 import { qrMigration } from '../../payments/qr-migration.js';
 import { riskMigration } from '../../payments/risk-migration.js';
 import { settlementMigration } from '../../payments/settlement-migration.js';
@@ -237,6 +239,8 @@ class StaticProvider implements MigrationProvider {
       '0013-gateway-acquirer': acquirerMigration(this.dialect),
       '0014-gateway-switch-recon': switchReconMigration(this.dialect),
       '0015-gateway-core': coreMigration(this.dialect),
+      '0016-payments-core-payout': payoutMigration(this.dialect),
+      '0017-gateway-pos-dukpt': posDukptMigration(this.dialect),
     };
   }
 }
