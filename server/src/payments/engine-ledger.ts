@@ -103,6 +103,18 @@ async function compensate(trx: EngineDb, row: TxnRow, original: TxnRow | undefin
       .execute();
   }
   if (!original) return;
+  // A completion void's claim gave back the usage of the completion's pre-auth; the undoing failed.
+  if (row.type === 'completion_void' && original.original_id) {
+    const preauth = await findById(trx, original.original_id);
+    if (preauth?.card_id) {
+      await trx
+        .updateTable('pay_card_usage')
+        .set((eb) => ({ amount: eb('amount', '+', preauth.amount), count: eb('count', '+', 1) }))
+        .where('card_id', '=', preauth.card_id)
+        .where('business_date', '=', preauth.business_date)
+        .execute();
+    }
+  }
   // The claim of a void or reversal gave the original's daily usage back; the undoing failed.
   if ((row.type === 'void' || row.type === 'preauth_void' || row.type === 'reversal') && (original.type === 'sale' || original.type === 'preauth') && original.card_id) {
     await trx

@@ -167,6 +167,21 @@ describe.each(DIALECTS)('terminal transaction engine (%s)', (dialect) => {
     expect((await go(1)).responseCode).toBe('61');
   });
 
+  it('gives the daily limit a pre-auth reserved back when its completion is voided', async () => {
+    const limited = await setupPaymentsWorld(h, { cardLimits: { per_txn_limit: 5_000, daily_limit: 5_000 } });
+    const body = async (amount: number) => ({ clientId: cid(), amount, card: { pan: limited.card.pan, expiry: limited.card.expiry }, pinBlock: await limited.pinBlock() });
+    const p = await limited.terminal.request<TxnReply>('POST', '/api/v1/terminal/pay/preauth', await body(5_000));
+    expect(p.responseCode).toBe('00');
+    const c = await limited.terminal.request<TxnReply>('POST', '/api/v1/terminal/pay/completion', { clientId: cid(), originalId: p.id, amount: 5_000 });
+    expect(c.responseCode).toBe('00');
+    expect((await limited.terminal.request<TxnReply>('POST', SALE, await body(1))).responseCode).toBe('61');
+    await limited.signOnSupervisor();
+    const cv = await limited.terminal.request<TxnReply>('POST', '/api/v1/terminal/pay/completion-void', { clientId: cid(), originalId: c.id });
+    expect(cv.responseCode).toBe('00');
+    await limited.signOnCashier();
+    expect((await limited.terminal.request<TxnReply>('POST', SALE, await body(5_000))).responseCode).toBe('00');
+  });
+
   it('a claim whose process died after the ledger call is settled by the retry, charging once', async () => {
     const before = await balances();
     const body = { clientId: cid('crash'), amount: 2_468, card: card(), pinBlock: await w.pinBlock() };

@@ -562,7 +562,10 @@ export function completion(deps: PaymentsDeps, req: TerminalRequest, input: { cl
   });
 }
 
-/** Completion void: like a sale void (same terminal, same open batch, full amount). The pre-auth's hold stays consumed. */
+/**
+ * Completion void: like a sale void (same terminal, same open batch, full amount). The pre-auth's
+ * hold stays consumed; the daily usage its pre-auth reserved is given back (nothing was spent).
+ */
 export function completionVoid(deps: PaymentsDeps, req: TerminalRequest, input: { clientId: string; originalId: string }): Promise<TxnReply> {
   return run(deps, req, 'completion_void', input.clientId, [input.originalId], async (_base, _m, batch) => {
     const o = await loadOriginal(deps, input.originalId);
@@ -570,7 +573,9 @@ export function completionVoid(deps: PaymentsDeps, req: TerminalRequest, input: 
     const patch = { ...fromOriginal(o), amount: o.amount, fee: o.fee };
     if (o.batch_id !== batch.id) return { final: '77', patch };
     if (o.status !== 'approved' || o.refunded_amount > 0 || o.auth_code === null) return { final: '22', patch };
-    return { proceed: patch, claim: transition(o.id, 'approved', 'voided', '22', 0) };
+    const preauth = o.original_id ? await findById(db(deps), o.original_id) : undefined;
+    const move = transition(o.id, 'approved', 'voided', '22', 0);
+    return { proceed: patch, claim: preauth ? undoing(preauth, move) : move };
   });
 }
 
