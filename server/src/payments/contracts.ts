@@ -6,7 +6,7 @@
  * after the cut-off (see `businessDate`).
  */
 import type { Kysely } from 'kysely';
-import type { PinBlockFormat, PinKeyRef } from '../crypto/service.js';
+import type { PinBlockFormat, PinKeyRef } from '../crypto/key-types.js';
 
 // ─── Transaction set ────────────────────────────────────────────────────────────────────────────
 

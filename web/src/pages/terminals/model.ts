@@ -36,7 +36,7 @@ export type StatusAction = 'lock' | 'unlock' | 'retire';
 const keys = <K extends string>(record: Record<K, true>): K[] => Object.keys(record) as K[];
 
 export const TERMINAL_STATUSES = keys<TerminalStatus>({ registered: true, active: true, locked: true, retired: true });
-export const TERMINAL_KINDS = keys<TerminalKind>({ smart_pos: true, tablet: true, phone: true });
+export const TERMINAL_KINDS = keys<TerminalKind>({ smart_pos: true, tablet: true, phone: true, pos: true });
 
 /**
  * The parameter allow-list in the server's order, with how the console edits each one. Money is
