@@ -233,6 +233,19 @@ export const ERRORS = {
     en: 'The terminal’s owner must be an enrolled acquiring merchant that is not closed',
   },
   pos_tmk_invalid: { status: 400, zh: '终端主密钥分量无效：{detail}', en: 'Invalid terminal master key components: {detail}' },
+  // DUKPT PIN pads (owner: dukpt part, inside the acquirer's files)
+  pos_bdk_invalid: {
+    status: 400,
+    zh: '基础派生密钥（BDK）无效：{detail}（TDES2 / AES128 为 2–3 个 32 位十六进制成分，AES256 为 64 位）',
+    en: 'Invalid base derivation key (BDK): {detail} (2–3 components of 32 hex digits for TDES2 / AES128, 64 for AES256)',
+  },
+  pos_bdk_exists: { status: 409, zh: '已有名为 {detail} 的基础派生密钥；新密钥须使用新名称', en: 'A BDK named {detail} exists already; a new key needs a new name' },
+  pos_bdk_not_found: { status: 404, zh: '没有该基础派生密钥（BDK）', en: 'No such base derivation key (BDK)' },
+  pos_pin_mode_invalid: {
+    status: 422,
+    zh: 'PIN 加密方式与密钥不符：{detail}（tpk 不带 BDK；dukpt-tdes 须用 TDES2 BDK；dukpt-aes 须用 AES BDK）',
+    en: 'PIN mode and key do not fit: {detail} (tpk takes no BDK; dukpt-tdes needs a TDES2 BDK, dukpt-aes an AES BDK)',
+  },
 
   // — gateway: core-banking adapter (owner: core part)
   core_request_invalid: { status: 400, zh: '核心系统请求无效：{detail}', en: 'Invalid core-banking request: {detail}' },

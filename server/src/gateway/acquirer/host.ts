@@ -13,8 +13,10 @@
  * `iso:rev:<batch>:<stan>` naming `iso:<batch>:<stan>`. A retried request (same batch and STAN)
  * gets the engine's stored answer; other fields under them answer '94'.
  *
- * Card from 2 + 14, else track 2 (35). PIN from 52 (format 0 under the session TPK) — required
- * when the third digit of 22 is '1'. Financial requests (0100/0200/0220/0400) must carry a MAC in
+ * Card from 2 + 14, else track 2 (35). PIN by the terminal's PIN mode (dukpt.ts): 'tpk' — 52,
+ * format 0 under the session TPK; 'dukpt-tdes' — 52, format 0 under the TDES DUKPT key of the KSN
+ * in 62 (10 bytes); 'dukpt-aes' — 62 = KSN (12 bytes) ‖ format 4 block (16 bytes), no 52. A PIN is
+ * required when the third digit of 22 is '1'. Financial requests (0100/0200/0220/0400) must carry a MAC in
  * 64: ISO 9797-1 algorithm 3, padding 1, under the session TAK, over the bytes from the MTI up to
  * field 64; their answers are signed the same way. Network management, 0500 and 0320 carry none
  * (as CUP terminals send them).
@@ -26,7 +28,8 @@
  * | code | zh | en |
  * | 97 | 终端未登记、已停用或未签到 | terminal not registered, disabled, locked or not signed on |
  * | A0 | MAC 校验错（应答不带 MAC，不做任何处理） | MAC missing or wrong (answered without a MAC, nothing done) |
- * | 30 | 报文格式错误 | format error: a required field missing or malformed |
+ * | 30 | 报文格式错误 | format error: a required field missing or malformed (also a DUKPT PIN without a usable KSN) |
+ * | 63 | 违反安全规定（KSN 重复使用） | security violation: the DUKPT KSN was used by another request (a replayed PIN block) |
  * | 12 | 无效交易 | a message or processing code this host does not do; upload of a balanced batch |
  * | 13 | 无效金额 | amount zero |
  * | 14 | 无效卡号 | card number fails the Luhn check |
@@ -59,6 +62,7 @@ import {
   rrnOf,
   type PosKind,
 } from './messages.js';
+import { claimKsn, pinEntryOf, type PinEntry } from './dukpt.js';
 import { PosSessions, type PosSession } from './sessions.js';
 import { finishUpload, receiveUploadLines, settleBatch } from './settlement.js';
 
@@ -265,11 +269,19 @@ export class PosHost implements AcquirerHost {
       if (!c || !EXPIRY.test(c.expiry)) return '30';
       return luhnValid(c.pan) ? c : '14';
     };
-    /** The PIN block as hex, none, or '30' when 22 says a PIN was entered and 52 is missing. */
-    const pin = (): { block: string | undefined } | '30' => {
-      const block = getBytes(m, 52);
-      if (getString(m, 22)?.[2] === '1' && !block) return '30';
-      return { block: block?.toString('hex').toUpperCase() };
+    /** The PIN under the terminal's PIN mode (dukpt.ts): none, its block and key, or '30'. */
+    const pin = (): PinEntry | null | '30' => pinEntryOf(session.pin, session.tpk, { f22: getString(m, 22), f52: getBytes(m, 52), f62: getBytes(m, 62) });
+    /** The request as the engine gets it for this PIN; '63' when its KSN was used by another request. */
+    const withPin = async (p: PinEntry | null): Promise<E.TerminalRequest | '63'> => {
+      if (!p) return req;
+      if (p.ksn !== undefined && session.pin.mode !== 'tpk') {
+        const claim = await claimKsn(this.deps, { bdkName: session.pin.bdkName, ksn: p.ksn, terminalId: session.terminalId, clientId });
+        if (claim === 'replay') {
+          this.deps.log?.warn({ tid: session.tid, bdk: session.pin.bdkName }, 'pos: DUKPT KSN used before, refused');
+          return '63';
+        }
+      }
+      return { ...req, pin: { key: p.key, format: p.format } };
     };
     /** The original named in 61 (batch + STAN) among this terminal's transactions. */
     const original = async (): Promise<{ id: string; amount: number } | '30' | '25'> => {
@@ -290,8 +302,10 @@ export class PosHost implements AcquirerHost {
         if (typeof c === 'string') return { code: c };
         if (p === '30') return { code: p };
         if (typeof a === 'string') return { code: a };
-        const input = { clientId, amount: a, card: c, pinBlock: p.block };
-        reply = kind === 'sale' ? await E.sale(payments, req, input) : await E.preauth(payments, req, input);
+        const r = await withPin(p);
+        if (r === '63') return { code: r };
+        const input = { clientId, amount: a, card: c, pinBlock: p?.block };
+        reply = kind === 'sale' ? await E.sale(payments, r, input) : await E.preauth(payments, r, input);
         break;
       }
       case 'balance': {
@@ -299,7 +313,9 @@ export class PosHost implements AcquirerHost {
         const p = pin();
         if (typeof c === 'string') return { code: c };
         if (p === '30') return { code: p };
-        reply = await E.balance(payments, req, { clientId, card: c, pinBlock: p.block ?? '' });
+        const r = await withPin(p);
+        if (r === '63') return { code: r };
+        reply = await E.balance(payments, r, { clientId, card: c, pinBlock: p?.block ?? '' });
         break;
       }
       case 'void':

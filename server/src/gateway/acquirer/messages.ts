@@ -7,6 +7,10 @@
  * Field 62 of the sign-on answer (0810), 38 bytes:
  *   TPK under the TMK (16, TDES ECB) ‖ TPK check value (3) ‖ TAK under the TMK (16) ‖ TAK check value (3)
  *   (check value = the first 3 bytes of TDES-encrypting a zero block with the clear key).
+ * Field 62 of a financial request from a DUKPT terminal (binary, LLLVAR; dukpt.ts), with a PIN:
+ *   TDES DUKPT: the KSN (10 bytes; the PIN block, format 0, is in 52);
+ *   AES DUKPT: the KSN (12 bytes) ‖ the format 4 PIN block (16 bytes) — 52 holds only 8 bytes.
+ *   A 'tpk' terminal's 62 in a request is ignored.
  * Field 48 of the batch settlement (0500/0510), 62 digits, CUP layout:
  *   domestic debit amount (12) · count (3) · credit amount (12) · count (3) · answer code (1),
  *   then the same 31 digits for foreign cards (always zero here). Debits are sales and

@@ -11,6 +11,7 @@
  *   tmk_kcv             text      its check value, 6 hex
  *   status              text      'active' | 'disabled'
  *   current_session_id  text|null pos_sessions.id of the last sign-on; null until the first, and after a re-key
+ *   pin_mode, bdk_name            added by 0017 (dukpt-migration.ts): how the terminal's PIN blocks are keyed
  *   created_at, updated_at bigint µs
  *
  * `pos_sessions` — one per sign-on (0800): the working keys the host generated and sent under the TMK.
@@ -29,11 +30,12 @@
  */
 import { sql, type Kysely, type Migration } from 'kysely';
 import type { Dialect } from '../../platform/db/database.js';
+import type { DukptTables, PinMode } from './dukpt-migration.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Db = Kysely<any>;
 
-export interface AcquirerTables {
+export interface AcquirerTables extends DukptTables {
   pos_terminals: {
     terminal_id: string;
     tid: string;
@@ -44,6 +46,9 @@ export interface AcquirerTables {
     tmk_kcv: string;
     status: 'active' | 'disabled';
     current_session_id: string | null;
+    /** Added by 0017 (dukpt-migration.ts). */
+    pin_mode: PinMode;
+    bdk_name: string | null;
     created_at: number;
     updated_at: number;
   };

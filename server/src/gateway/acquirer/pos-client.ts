@@ -5,6 +5,10 @@
  * builds format 0 PIN blocks and field 64 MACs with the crypto primitives, and keeps a STAN
  * counter and the journal of its open batch (for settlement totals and batch upload).
  *
+ * With `dukpt` it has a DUKPT PIN pad instead (dukpt-pad.ts: loaded with its initial key and KSN,
+ * one KSN per PIN): TDES — 52 format 0 and the KSN in 62; AES — 62 = KSN ‖ format 4 block. Sign-on
+ * and MACs stay the same (the TPK is then unused).
+ *
  * Many requests may be in flight at once (a Mux matches answers by MTI, terminal id and STAN);
  * tests use it, and the benchmarks drive thousands of requests a second through it.
  */
@@ -12,6 +16,7 @@ import { tdesDecryptEcb } from '../../crypto/primitives.js';
 import { keyCheckValue } from '../../crypto/kcv.js';
 import { retailMac } from '../../crypto/mac.js';
 import { encipherFormat0 } from '../../crypto/pin-block.js';
+import { DukptPad, type DukptScheme } from './dukpt-pad.js';
 import type { BatchTotals } from '../../payments/contracts.js';
 import { ClientChannel, Mux, isoMatchKey, isoRequestKey, isRequestMti, type MuxCodec } from '../channel/index.js';
 import { CUP_POS, getBytes, getString, getSubfields, pack, unpack, type FieldValue, type Message, type Tpdu } from '../iso8583/index.js';
@@ -42,6 +47,11 @@ export interface PosClientOptions {
   stan?: number;
   /** Outstanding requests allowed at once (default 10,000). */
   maxPending?: number;
+  /**
+   * A DUKPT PIN pad, as the key-injection facility loaded it: the initial key (hex; TDES: the IPEK,
+   * AES: the initial key) and the initial KSN (hex, 20 / 24 digits, counter usually 0).
+   */
+  dukpt?: { scheme: DukptScheme; initialKey: string; ksn: string };
 }
 
 /** What came back for one request. */
@@ -103,6 +113,8 @@ export class PosClient {
   private readonly journal = new Map<string, JournalEntry>();
   /** The terminal's batch number (60.2), as the last sign-on or settlement left it. */
   batchNo = 1;
+  /** The DUKPT PIN pad, when the terminal has one. */
+  readonly pad: DukptPad | undefined;
 
   private constructor(
     readonly options: PosClientOptions,
@@ -113,6 +125,7 @@ export class PosClient {
     this.tpdu = options.tpdu ?? { destination: '0006', source: '0000' };
     this.header = options.header ?? '603100311003';
     this.stanCounter = options.stan ?? 0;
+    this.pad = options.dukpt ? new DukptPad(options.dukpt.scheme, Buffer.from(options.dukpt.initialKey, 'hex'), options.dukpt.ksn) : undefined;
     this.channel = new ClientChannel({ host, port, reconnect: false, keepAliveMs: 0 });
     const codec: MuxCodec<Message> = {
       encode: (m) => this.encode(m),
@@ -138,6 +151,7 @@ export class PosClient {
     await this.channel.close();
     this.tpk?.fill(0);
     this.tak?.fill(0);
+    this.pad?.destroy();
   }
 
   /** Requests awaiting their answer. */
@@ -267,6 +281,12 @@ export class PosClient {
           [14, card.expiry],
         ];
     if (card.pin === undefined) return [...fields, [22, '022']];
+    if (this.pad) {
+      const { ksn, block } = this.pad.encipher(card.pin, card.pan);
+      return this.pad.scheme === 'tdes'
+        ? [...fields, [22, '021'], [26, '12'], [52, block], [53, '2600000000000000'], [62, ksn]]
+        : [...fields, [22, '021'], [26, '12'], [62, Buffer.concat([ksn, block])]];
+    }
     if (!this.tpk) throw new Error('PosClient: sign on first (no TPK)');
     return [...fields, [22, '021'], [26, '12'], [52, encipherFormat0(this.tpk, card.pin, card.pan)], [53, '2600000000000000']];
   }

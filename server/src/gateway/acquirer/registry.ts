@@ -18,7 +18,9 @@ import { toSafeInt, toSafeIntOrNull } from '../../platform/int.js';
 import { visibleTerminal } from '../../terminals/fleet.js';
 import type { FleetTables } from '../../terminals/fleet-tables.js';
 import type { GatewayDeps } from '../deps.js';
+import { pinModeColumns, type PinMode } from './dukpt.js';
 import type { AcquirerTables } from './migration.js';
+import { posTerminalChanged } from './session-events.js';
 
 export type AcquirerDb = Kysely<AcquirerTables>;
 export type PosTerminalRow = AcquirerTables['pos_terminals'];
@@ -37,6 +39,9 @@ export interface PosTerminalView {
   org_id: string;
   tmk_kcv: string;
   status: 'active' | 'disabled';
+  /** How the terminal's PIN blocks are keyed (dukpt.ts), and the BDK of a DUKPT mode. */
+  pin_mode: PinMode;
+  bdk: string | null;
   session: { id: string; batch_no: number; signed_on_at: number } | null;
   created_at: number;
   updated_at: number;
@@ -78,7 +83,8 @@ async function formTmk(deps: GatewayDeps, components: readonly string[] | undefi
       }
     }
   } catch (error) {
-    if (isCryptoError(error)) throw new XiaoweiError('pos_tmk_invalid', error.message);
+    // The crypto service's own message is English and internal: name the problem in both languages.
+    if (isCryptoError(error)) throw new XiaoweiError('pos_tmk_invalid', error.code === 'key_invalid' ? '弱密钥或长度不符 weak key or wrong length' : error.code);
     throw error;
   }
 }
@@ -107,6 +113,8 @@ export async function posTerminalView(deps: GatewayDeps, r: PosTerminalRow): Pro
     org_id: row.org_id,
     tmk_kcv: row.tmk_kcv,
     status: row.status,
+    pin_mode: row.pin_mode,
+    bdk: row.bdk_name,
     session: await sessionOf(deps, row),
     created_at: row.created_at,
     updated_at: row.updated_at,
@@ -118,6 +126,8 @@ export interface RegisterInput {
   tid: string;
   mid?: string | undefined;
   tmk_components?: string[] | undefined;
+  pin_mode?: PinMode | undefined;
+  bdk?: string | undefined;
 }
 
 /** Registers a platform terminal of kind 'pos' for the ISO 8583 host and forms its TMK. */
@@ -131,9 +141,11 @@ export async function registerPosTerminal(deps: GatewayDeps, actor: Actor, input
   const d = db(deps);
   if (await d.selectFrom('pos_terminals').select('terminal_id').where('terminal_id', '=', terminal.id).executeTakeFirst()) throw new XiaoweiError('pos_terminal_exists');
   if (await d.selectFrom('pos_terminals').select('terminal_id').where('tid', '=', input.tid).executeTakeFirst()) throw new XiaoweiError('pos_tid_exists', input.tid);
+  const pin = await pinModeColumns(deps, input.pin_mode, input.bdk);
   const { tmk, issued } = await formTmk(deps, input.tmk_components);
   const now = deps.now();
   const row: PosTerminalRow = {
+    ...pin,
     terminal_id: terminal.id,
     tid: input.tid,
     mid: input.mid ?? defaultMid(merchant.mcc, merchant.party_id),
@@ -183,8 +195,31 @@ export async function rekeyPosTerminal(deps: GatewayDeps, actor: Actor, terminal
       await trx.updateTable('pos_terminals').set({ tmk: tmk.blob, tmk_kcv: tmk.kcv, current_session_id: null, updated_at: now }).where('terminal_id', '=', row.terminal_id).execute();
       await trx.updateTable('pos_sessions').set({ closed_at: now }).where('terminal_id', '=', row.terminal_id).where('closed_at', 'is', null).execute();
     });
+  posTerminalChanged(deps.db, row.tid);
   const fresh = await visiblePosTerminal(deps, actor, terminalId);
   return { view: await posTerminalView(deps, fresh), ...(issued ? { issued } : {}) };
+}
+
+/**
+ * Sets how the terminal's PIN blocks are keyed. A change closes the open session, as a re-key
+ * does: the terminal signs on again with its new PIN pad (the MAC keys are unchanged by DUKPT, but
+ * a fresh sign-on is the one moment every server process re-reads the terminal). The same mode
+ * and BDK again change nothing.
+ */
+export async function setPinMode(deps: GatewayDeps, actor: Actor, terminalId: string, mode: PinMode, bdkName: string | undefined): Promise<PosTerminalView> {
+  const row = await visiblePosTerminal(deps, actor, terminalId);
+  const pin = await pinModeColumns(deps, mode, bdkName);
+  if (pin.pin_mode !== row.pin_mode || pin.bdk_name !== row.bdk_name) {
+    const now = deps.now();
+    await db(deps)
+      .transaction()
+      .execute(async (trx) => {
+        await trx.updateTable('pos_terminals').set({ ...pin, current_session_id: null, updated_at: now }).where('terminal_id', '=', row.terminal_id).execute();
+        await trx.updateTable('pos_sessions').set({ closed_at: now }).where('terminal_id', '=', row.terminal_id).where('closed_at', 'is', null).execute();
+      });
+    posTerminalChanged(deps.db, row.tid);
+  }
+  return posTerminalView(deps, await visiblePosTerminal(deps, actor, terminalId));
 }
 
 export interface PosTerminalQuery {

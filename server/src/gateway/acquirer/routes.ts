@@ -5,6 +5,7 @@ import { XiaoweiError } from '../../platform/errors.js';
 import { requireActor, type Actor } from '../../platform/http/actor.js';
 import { StringEnum } from '../../platform/http/schema-helpers.js';
 import type { GatewayDeps } from '../deps.js';
+import { BDK_ALGORITHMS, BDK_COMPONENT_PATTERN, BDK_NAME_PATTERN, PIN_MODES, bdkView, importBdk, listBdks } from './dukpt.js';
 import {
   COMPONENT_PATTERN,
   MID_PATTERN,
@@ -13,6 +14,7 @@ import {
   posTerminalView,
   registerPosTerminal,
   rekeyPosTerminal,
+  setPinMode,
   visiblePosTerminal,
   type IssuedComponent,
   type PosTerminalView,
@@ -29,6 +31,11 @@ const Components = Type.Array(Type.String({ pattern: COMPONENT_PATTERN }), {
   description: 'Clear TMK components (TDES double length, 32 hex each), XORed together 终端主密钥分量（明文，按位异或合成）',
 });
 
+const PinModeEnum = StringEnum(PIN_MODES, {
+  description: 'How PIN blocks are keyed PIN 加密方式: tpk 会话 PIN 密钥（格式 0）, dukpt-tdes TDES DUKPT（格式 0，KSN 在 62 域）, dukpt-aes AES DUKPT（格式 4，KSN 与 PIN 块在 62 域）',
+});
+const BdkName = Type.String({ pattern: BDK_NAME_PATTERN, description: 'Name of a base derivation key 基础派生密钥名称' });
+
 const View = Type.Object({
   terminal_id: Type.String(),
   tid: Type.String(),
@@ -37,6 +44,8 @@ const View = Type.Object({
   org_id: Type.String(),
   tmk_kcv: Type.String({ description: 'Check value of the TMK 主密钥校验值' }),
   status: StringEnum(['active', 'disabled'] as const),
+  pin_mode: PinModeEnum,
+  bdk: Type.Union([Type.String(), Type.Null()], { description: 'The BDK of a DUKPT mode 所用基础派生密钥' }),
   session: Type.Union([Type.Object({ id: Type.String(), batch_no: Type.Integer(), signed_on_at: Micros }), Type.Null()]),
   created_at: Micros,
   updated_at: Micros,
@@ -53,9 +62,39 @@ const Keyed = Type.Composite([
 ]);
 
 const NewBody = Type.Object(
-  { terminal_id: Id, tid: Tid, mid: Type.Optional(Mid), tmk_components: Type.Optional(Components) },
+  { terminal_id: Id, tid: Tid, mid: Type.Optional(Mid), tmk_components: Type.Optional(Components), pin_mode: Type.Optional(PinModeEnum), bdk: Type.Optional(BdkName) },
   { additionalProperties: false },
 );
+const PinModeBody = Type.Object({ pin_mode: PinModeEnum, bdk: Type.Optional(BdkName) }, { additionalProperties: false });
+const BdkAlgorithmEnum = StringEnum(BDK_ALGORITHMS, {
+  description: 'TDES2 for TDES DUKPT (X9.24-1), AES128 or AES256 for AES DUKPT (X9.24-3) TDES DUKPT 用 TDES2，AES DUKPT 用 AES128/AES256',
+});
+const BdkBody = Type.Object(
+  {
+    name: BdkName,
+    algorithm: BdkAlgorithmEnum,
+    components: Type.Array(Type.String({ pattern: BDK_COMPONENT_PATTERN }), {
+      minItems: 2,
+      maxItems: 3,
+      description: 'Clear components from different custodians, XORed together (32 hex each; 64 for AES256) 密钥成分（明文，各 32 位十六进制，AES256 为 64 位）',
+    }),
+  },
+  { additionalProperties: false },
+);
+const BdkViewSchema = Type.Object({
+  name: Type.String(),
+  algorithm: BdkAlgorithmEnum,
+  scheme: StringEnum(['tdes', 'aes'] as const),
+  kcv: Type.String({ description: 'Check value of the BDK 密钥校验值' }),
+  created_by: Type.Union([Type.String(), Type.Null()]),
+  created_at: Micros,
+  terminals: Type.Integer({ description: 'POS terminals using it 使用该密钥的终端数' }),
+});
+const BdkImported = Type.Composite([
+  BdkViewSchema,
+  Type.Object({ component_kcvs: Type.Array(Type.String(), { description: 'Check value of each component, in order 各成分校验值' }) }),
+]);
+
 const RekeyBody = Type.Object({ tmk_components: Type.Optional(Components) }, { additionalProperties: false });
 const Query = Type.Object(
   {
@@ -75,7 +114,8 @@ const keyed = (out: { view: PosTerminalView; issued?: IssuedComponent[] }) => ({
 
 /**
  * Staff API of conventional POS terminals (`/gateway/pos-terminals`): register a platform terminal
- * of kind 'pos' with its field 41/42 numbers and master key, list, read, re-key. Staff see their
+ * of kind 'pos' with its field 41/42 numbers, master key and PIN mode, list, read, re-key, set the
+ * PIN mode; and the DUKPT base derivation keys (`/gateway/bdks`: key ceremony, list, read). Staff see their
  * organisation subtree; merchant-side users their own terminals (read only). Writes are audited;
  * clear components are answered once and never stored or logged.
  */
@@ -140,6 +180,74 @@ export const posRoutes: FastifyPluginAsyncTypebox<GatewayDeps> = async (app, dep
       const actor = requireActor(request);
       requireStaff(actor);
       return keyed(await rekeyPosTerminal(deps, actor, request.params.id, request.body.tmk_components));
+    },
+  );
+  app.post(
+    '/gateway/pos-terminals/:id/pin-mode',
+    {
+      config: { permission: 'gateway:write', audit: 'pos_terminal.pin_mode' },
+      schema: {
+        tags: TAGS,
+        summary: 'Set how the terminal’s PIN blocks are keyed 设置终端 PIN 加密方式',
+        description:
+          'tpk: format 0 under the session TPK; dukpt-tdes / dukpt-aes: DUKPT under the named BDK (TDES2 / AES). A change ends the terminal’s session: it signs on again. ' +
+          'tpk 为会话 PIN 密钥；dukpt-tdes / dukpt-aes 为指定 BDK 下的 DUKPT。变更后终端当前签到失效，须重新签到。',
+        params: Type.Object({ id: Id }),
+        body: PinModeBody,
+        response: { 200: View },
+      },
+    },
+    async (request) => {
+      const actor = requireActor(request);
+      requireStaff(actor);
+      return setPinMode(deps, actor, request.params.id, request.body.pin_mode, request.body.bdk);
+    },
+  );
+
+  app.post(
+    '/gateway/bdks',
+    {
+      config: { permission: 'gateway:write', audit: 'pos_bdk.import' },
+      schema: {
+        tags: TAGS,
+        summary: 'DUKPT base derivation key ceremony DUKPT 基础派生密钥（BDK）导入仪式',
+        description:
+          'Forms the BDK inside the crypto service from 2–3 clear components; they are never stored or logged. Answers the check values of the key and of each component. A name is permanent. ' +
+          '由 2–3 个明文成分在密码服务内合成 BDK，成分不存储、不记录日志；返回密钥及各成分的校验值。名称不可重复使用。',
+        body: BdkBody,
+        response: { 201: BdkImported },
+      },
+    },
+    async (request, reply) => {
+      const actor = requireActor(request);
+      requireStaff(actor);
+      request.auditTarget = request.body.name;
+      const out = await importBdk(deps, actor, request.body);
+      return reply.status(201).send({ ...out.view, component_kcvs: out.componentKcvs });
+    },
+  );
+
+  app.get(
+    '/gateway/bdks',
+    {
+      config: { permission: 'gateway:read' },
+      schema: { tags: TAGS, summary: 'DUKPT base derivation keys 基础派生密钥', response: { 200: Type.Object({ items: Type.Array(BdkViewSchema) }) } },
+    },
+    async (request) => {
+      requireStaff(requireActor(request));
+      return { items: await listBdks(deps) };
+    },
+  );
+
+  app.get(
+    '/gateway/bdks/:name',
+    {
+      config: { permission: 'gateway:read' },
+      schema: { tags: TAGS, summary: 'One base derivation key 基础派生密钥详情', params: Type.Object({ name: BdkName }), response: { 200: BdkViewSchema } },
+    },
+    async (request) => {
+      requireStaff(requireActor(request));
+      return bdkView(deps, request.params.name);
     },
   );
 };

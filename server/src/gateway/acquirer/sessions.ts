@@ -5,7 +5,9 @@
  * Sessions live in the database (a terminal may reconnect to another process); each process keeps
  * what it read for a few seconds. A MAC that does not verify under a cached session is checked
  * once more against a fresh read, so a sign-on handled by another process costs one extra read,
- * and a terminal locked or retired in the fleet is refused within CACHE_MS.
+ * and a terminal locked or retired in the fleet is refused within CACHE_MS. A re-key or PIN-mode
+ * change (registry.ts) clears this process's entry at once (session-events.ts). The session also
+ * carries the terminal's PIN setting (TPK or DUKPT with its BDK handle, dukpt.ts).
  */
 import type { Kysely } from 'kysely';
 import { keyHandleFromBlob, type KeyHandle } from '../../crypto/index.js';
@@ -16,7 +18,9 @@ import type { TerminalPrincipal } from '../../terminals/contracts.js';
 import { loadTerminal } from '../../terminals/fleet.js';
 import type { FleetTables } from '../../terminals/fleet-tables.js';
 import type { GatewayDeps } from '../deps.js';
+import { loadBdk, type PinSetting } from './dukpt.js';
 import { encodeKeyData } from './messages.js';
+import { onPosTerminalChanged } from './session-events.js';
 import { toPosSessionRow, toPosTerminalRow, type AcquirerDb, type PosTerminalRow } from './registry.js';
 
 const CACHE_MS = 5_000;
@@ -32,6 +36,8 @@ export interface PosSession {
   tpk: KeyHandle;
   tak: KeyHandle;
   batchNo: number;
+  /** How its PIN blocks are keyed: the TPK, or DUKPT under a BDK (dukpt.ts). */
+  pin: PinSetting;
   principal: TerminalPrincipal;
   /** Date.now() when read. */
   readAt: number;
@@ -42,7 +48,9 @@ export type Refusal = 'unknown_terminal' | 'not_signed_on';
 export class PosSessions {
   private readonly cache = new Map<string, PosSession>();
 
-  constructor(private readonly deps: GatewayDeps) {}
+  constructor(private readonly deps: GatewayDeps) {
+    onPosTerminalChanged(deps.db, (tid) => this.forget(tid));
+  }
 
   private get db(): AcquirerDb {
     return this.deps.db as AcquirerDb;
@@ -70,6 +78,7 @@ export class PosSessions {
     if (!s || s.closed_at !== null) return 'not_signed_on';
     const row = toPosSessionRow(s);
     const session: PosSession = {
+      pin: await this.pinSetting(t.row),
       id: row.id,
       terminalId: t.row.terminal_id,
       tid,
@@ -83,6 +92,14 @@ export class PosSessions {
     if (this.cache.size >= CACHE_MAX) this.cache.clear();
     this.cache.set(tid, session);
     return session;
+  }
+
+  private async pinSetting(row: PosTerminalRow): Promise<PinSetting> {
+    if (row.pin_mode === 'tpk') return { mode: 'tpk' };
+    // BDKs are never deleted, and the mode was checked against the BDK when it was set.
+    const bdk = row.bdk_name === null ? undefined : await loadBdk(this.deps, row.bdk_name);
+    if (!bdk || row.bdk_name === null) throw new Error(`pos terminal ${row.tid}: ${row.pin_mode} without its BDK`);
+    return { mode: row.pin_mode, bdkName: row.bdk_name, bdk: bdk.handle };
   }
 
   /**
