@@ -1,5 +1,6 @@
 import cliProgress from 'cli-progress';
-import { createLedger } from '../ledger/index.js';
+import type { CoreBanking } from '../gateway/core/index.js';
+import { createLedger, type Ledger } from '../ledger/index.js';
 import { XiaoweiError, renderMessage } from '../platform/errors.js';
 import { checkDate, runSettlement, yuan, type SettlementRunSummary } from '../payments/settlement.js';
 import { openContext } from './context.js';
@@ -50,10 +51,12 @@ export async function runSettleCommand(opts: SettleOptions): Promise<number> {
   if (opts.url) process.env.DATABASE_URL = opts.url;
   const ctx = await openContext();
   const ledger = createLedger(ctx.database, ctx.config);
+  // With an external core the payouts go there, through the same adapter the server uses.
+  const core = ctx.config.XIAOWEI_CORE === 'ledger' ? undefined : await coreAdapter(ctx, ledger);
   const bar = opts.progress === false || !process.stderr.isTTY ? null : new cliProgress.SingleBar({ format: '{step} [{bar}] {value}/{total}', hideCursor: true }, cliProgress.Presets.shades_classic);
   let current: string | null = null;
   try {
-    const summary = await runSettlement({ db: ctx.database.kysely, database: ctx.database, ledger, now: () => Date.now() * 1000 }, opts.date, {
+    const summary = await runSettlement({ db: ctx.database.kysely, database: ctx.database, ledger, now: () => Date.now() * 1000, core }, opts.date, {
       onProgress: (step, done, total) => {
         if (!bar) {
           if (step !== current) console.error(`… ${STEP_TEXT[step]}`);
@@ -72,7 +75,16 @@ export async function runSettleCommand(opts: SettleOptions): Promise<number> {
     return summary.failures.length > 0 ? 1 : 0;
   } finally {
     bar?.stop();
+    await core?.close();
     await ledger.drain();
     await ctx.database.close();
   }
+}
+
+/** The configured core-banking adapter (an ISO 8583 link), started. */
+async function coreAdapter(ctx: Awaited<ReturnType<typeof openContext>>, ledger: Ledger): Promise<CoreBanking> {
+  const { createCoreBanking } = await import('../gateway/core/index.js');
+  const core = createCoreBanking({ database: ctx.database, db: ctx.database.kysely, ledger, config: ctx.config, now: () => Date.now() * 1000 });
+  core.start();
+  return core;
 }

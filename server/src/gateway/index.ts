@@ -60,6 +60,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   const link = url ? createSwitchLink(deps, { url }) : null;
   if (link) options.payments.deps.offUs = link;
   const core = createCoreBanking(deps);
+  options.payments.deps.core = core;
   const acquirer = createAcquirerHost(deps);
   const routes: FastifyPluginAsync = async (app) => {
     await app.register(switchRoutes, { ...deps, link });

@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { CryptoService } from '../crypto/index.js';
+import type { CoreAdapter } from '../gateway/core/contracts.js';
 import type { Ledger } from '../ledger/index.js';
 import type { Config } from '../platform/config.js';
 import type { Database } from '../platform/db/database.js';
@@ -25,4 +26,9 @@ export interface PaymentsDeps {
   now: () => number;
   /** The card switch for other banks' cards (the gateway attaches it); absent = they are declined '91'. */
   offUs?: OffUsAuthorizer | undefined;
+  /**
+   * The bank's core-banking adapter (the gateway attaches it). With an external core ('iso8583'),
+   * settlement pays merchants that have a core account into it; 'ledger' or absent = as before.
+   */
+  core?: (CoreAdapter & { readonly kind: 'ledger' | 'iso8583' }) | undefined;
 }

@@ -57,6 +57,7 @@ export const merchantRoutes: FastifyPluginAsyncTypebox<PaymentsDeps> = async (ap
       settlement_account_id: m.settlement_account_id,
       settlement_cycle: m.settlement_cycle,
       status: m.status,
+      core_account: m.core_account,
       created_at: m.created_at,
       updated_at: m.updated_at,
     };
@@ -222,7 +223,10 @@ export const merchantRoutes: FastifyPluginAsyncTypebox<PaymentsDeps> = async (ap
       config: { permission: 'payment:write', audit: 'merchant.update' },
       schema: {
         tags: TAGS,
-        summary: 'Change a merchant: MCC, fee plan, cycle, suspend, close 修改商户（类别码、费率、结算周期、暂停、解约）',
+        summary:
+          'Change a merchant: MCC, fee plan, cycle, core account, suspend, close 修改商户（类别码、费率、结算周期、核心账号、暂停、解约）',
+        description:
+          'A new core account applies to settlements claimed from now on, and to the next try of a core payout that was rejected. 新的核心账号用于此后的结算，以及被拒入账的下一次重试。',
         params: S.PartyParams,
         body: S.MerchantPatchBody,
         response: { 200: S.MerchantView },

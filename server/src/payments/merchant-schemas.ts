@@ -3,6 +3,7 @@ import { StringEnum } from '../platform/http/schema-helpers.js';
 import { CARD_STATUSES, MAX_CARD_LIMIT } from './cards.js';
 import { FEE_MAX, FEE_PLAN_NAME_MAX } from './fee-plans.js';
 import { MCC_PATTERN, MERCHANT_STATUSES, SETTLEMENT_CYCLES } from './merchants.js';
+import { CORE_ACCOUNT_PATTERN } from './payout-migration.js';
 
 /** TypeBox schemas of the merchants, fee plans and cards API (staff; snake_case; µs). Bodies are strict. */
 export const Id = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9._:-]+$' });
@@ -63,6 +64,11 @@ export const FeePlanPatchBody = Type.Object(
 const Mcc = Type.String({ pattern: MCC_PATTERN, description: 'Merchant category code (ISO 18245) 商户类别码' });
 const MerchantStatus = StringEnum(MERCHANT_STATUSES, { description: 'active 正常, suspended 暂停（终端交易返回 03）, closed 已解约' });
 const Cycle = StringEnum(SETTLEMENT_CYCLES, { description: 'T0 当日结算, T1 次日结算' });
+const CoreAccount = Type.String({
+  pattern: CORE_ACCOUNT_PATTERN,
+  description:
+    'The merchant’s account number in the bank’s external core-banking system, 8–32 digits: with XIAOWEI_CORE=iso8583://… settlement pays into it 商户在核心系统的结算账号（8–32 位数字）；接入外部核心系统时结算资金划入该账号',
+});
 
 export const MerchantView = Type.Object({
   party_id: Type.String(),
@@ -75,6 +81,7 @@ export const MerchantView = Type.Object({
   settlement_account_id: Type.String({ description: 'Ledger account 2002 商户结算账户' }),
   settlement_cycle: Cycle,
   status: MerchantStatus,
+  core_account: Type.Union([CoreAccount, Type.Null()]),
   created_at: Micros,
   updated_at: Micros,
 });
@@ -94,7 +101,14 @@ export const NewMerchantBody = Type.Object(
     mcc: Mcc,
     fee_plan_id: Id,
     settlement_cycle: Cycle,
-    settlement_account_id: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'An existing merchant settlement account (2002) of the party; absent = open one' })),
+    settlement_account_id: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 128,
+        description: 'An existing merchant settlement account (2002) of the party; absent = open one',
+      }),
+    ),
+    core_account: Type.Optional(CoreAccount),
   },
   { additionalProperties: false },
 );
@@ -104,6 +118,7 @@ export const MerchantPatchBody = Type.Object(
     fee_plan_id: Type.Optional(Id),
     settlement_cycle: Type.Optional(Cycle),
     status: Type.Optional(MerchantStatus),
+    core_account: Type.Optional(Type.Union([CoreAccount, Type.Null()], { description: 'null removes it 置空则取消' })),
   },
   { additionalProperties: false, minProperties: 1 },
 );

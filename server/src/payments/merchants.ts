@@ -5,6 +5,8 @@
  *   `m:<party_id>:recv`   merchant receivable (2004): sales credit it, settlement empties it;
  *   `m:<party_id>:settle` merchant settlement (2002): settlement pays into it.
  * Enrolling again with the same terms answers the existing merchant; with other terms it is refused.
+ * A merchant may also name its account in the bank's external core-banking system (`core_account`):
+ * with an external core, settlement pays into that account instead (settlement.ts).
  */
 import type { Kysely } from 'kysely';
 import { getParty } from '../identity/parties.js';
@@ -14,8 +16,9 @@ import { XiaoweiError } from '../platform/errors.js';
 import { toSafeInt } from '../platform/int.js';
 import type { FeePlan, PaymentsDb, PaymentsSharedTables } from './contracts.js';
 import { getFeePlan, orgAndAncestors, toFeePlan } from './fee-plans.js';
+import { CORE_ACCOUNT_PATTERN, type PayoutTables } from './payout-migration.js';
 
-export type MerchantRow = PaymentsSharedTables['pay_merchants'];
+export type MerchantRow = PaymentsSharedTables['pay_merchants'] & PayoutTables['pay_merchants'];
 export type MerchantStatus = MerchantRow['status'];
 export type SettlementCycle = MerchantRow['settlement_cycle'];
 export const MERCHANT_STATUSES = ['active', 'suspended', 'closed'] as const satisfies readonly MerchantStatus[];
@@ -56,7 +59,13 @@ export const merchantAccountIds = (partyId: string): { receivable: string; settl
   settlement: `m:${partyId}:settle`,
 });
 
-export function toMerchantRow(r: MerchantRow): MerchantRow {
+/** Throws validation_failed unless `account` is a core account number (8–32 digits) or null. */
+function checkCoreAccount(account: string | null | undefined): void {
+  if (account !== undefined && account !== null && !new RegExp(CORE_ACCOUNT_PATTERN).test(account))
+    throw new XiaoweiError('validation_failed', 'core_account must be 8–32 digits');
+}
+
+export function toMerchantRow(r: PaymentsSharedTables['pay_merchants'] & { core_account?: string | null }): MerchantRow {
   return {
     party_id: r.party_id,
     org_id: r.org_id,
@@ -66,6 +75,7 @@ export function toMerchantRow(r: MerchantRow): MerchantRow {
     settlement_account_id: r.settlement_account_id,
     settlement_cycle: r.settlement_cycle === 'T0' ? 'T0' : 'T1',
     status: r.status,
+    core_account: r.core_account ?? null,
     created_at: toSafeInt(r.created_at),
     updated_at: toSafeInt(r.updated_at),
   };
@@ -134,6 +144,8 @@ export interface EnrolInput {
    * already banks here keeps its account. Absent: one is opened (`m:<party>:settle`).
    */
   settlement_account_id?: string | undefined;
+  /** The merchant's account number in the external core-banking system (8–32 digits); absent = none. */
+  core_account?: string | null | undefined;
 }
 
 /** May a merchant of `orgId` use this plan? Plans of its organisation or any above it. */
@@ -159,12 +171,17 @@ export async function enrolMerchant(
 ): Promise<{ merchant: LoadedMerchant; created: boolean }> {
   const db = deps.db as PaymentsDb;
   if (!new RegExp(MCC_PATTERN).test(input.mcc)) throw new XiaoweiError('validation_failed', 'mcc must be four digits');
+  checkCoreAccount(input.core_account);
   const party = await getParty(deps.db as unknown as Kysely<IdentityTables>, input.party_id);
   if (!party || !party.roles.some((r) => (MERCHANT_PARTY_ROLES as readonly string[]).includes(r)))
     throw new XiaoweiError('merchant_party_invalid');
 
+  // A repeat that does not name a core account is the same enrolment whatever the account is now.
   const same = (m: MerchantRow): boolean =>
-    m.mcc === input.mcc && m.fee_plan_id === input.fee_plan_id && m.settlement_cycle === input.settlement_cycle;
+    m.mcc === input.mcc &&
+    m.fee_plan_id === input.fee_plan_id &&
+    m.settlement_cycle === input.settlement_cycle &&
+    (input.core_account === undefined || m.core_account === input.core_account);
   const existing = await loadMerchant(db, input.party_id);
   if (existing) {
     if (!same(existing)) throw new XiaoweiError('merchant_exists');
@@ -176,7 +193,8 @@ export async function enrolMerchant(
   const ids = merchantAccountIds(input.party_id);
   if (input.settlement_account_id !== undefined) {
     const [own] = await deps.ledger.lookupAccounts([input.settlement_account_id]);
-    if (!own || own.owner_id !== party.id || own.code !== 2002) throw new XiaoweiError('merchant_settlement_account_invalid', input.settlement_account_id);
+    if (!own || own.owner_id !== party.id || own.code !== 2002)
+      throw new XiaoweiError('merchant_settlement_account_invalid', input.settlement_account_id);
     ids.settlement = own.id;
   }
   const recv = accountType(2004)!;
@@ -214,10 +232,11 @@ export async function enrolMerchant(
     settlement_account_id: ids.settlement,
     settlement_cycle: input.settlement_cycle,
     status: 'active',
+    core_account: input.core_account ?? null,
     created_at: nowUs,
     updated_at: nowUs,
   };
-  const inserted = await db
+  const inserted = await (db as unknown as Kysely<{ pay_merchants: MerchantRow }>)
     .insertInto('pay_merchants')
     .values(row)
     .onConflict((oc) => oc.column('party_id').doNothing())
@@ -237,6 +256,8 @@ export interface MerchantPatch {
   fee_plan_id?: string;
   settlement_cycle?: SettlementCycle;
   status?: MerchantStatus;
+  /** null removes it: later settlements go to the settlement account (2002). */
+  core_account?: string | null;
 }
 
 export async function updateMerchant(
@@ -245,9 +266,10 @@ export async function updateMerchant(
   patch: MerchantPatch,
   nowUs: number,
 ): Promise<LoadedMerchant> {
-  const pdb = db as PaymentsDb;
+  const pdb = db as unknown as Kysely<{ pay_merchants: MerchantRow }>;
   if (patch.mcc !== undefined && !new RegExp(MCC_PATTERN).test(patch.mcc))
     throw new XiaoweiError('validation_failed', 'mcc must be four digits');
+  checkCoreAccount(patch.core_account);
   if (patch.fee_plan_id !== undefined && patch.fee_plan_id !== merchant.fee_plan_id)
     await usablePlan(db, patch.fee_plan_id, merchant.org_id);
   if (merchant.status === 'closed' && patch.status !== undefined && patch.status !== 'closed') {
@@ -258,8 +280,9 @@ export async function updateMerchant(
   if (patch.fee_plan_id !== undefined) set.fee_plan_id = patch.fee_plan_id;
   if (patch.settlement_cycle !== undefined) set.settlement_cycle = patch.settlement_cycle;
   if (patch.status !== undefined) set.status = patch.status;
+  if (patch.core_account !== undefined) set.core_account = patch.core_account;
   await pdb.updateTable('pay_merchants').set(set).where('party_id', '=', merchant.party_id).execute();
-  return (await loadMerchant(pdb, merchant.party_id))!;
+  return (await loadMerchant(db, merchant.party_id))!;
 }
 
 export interface MerchantQuery {

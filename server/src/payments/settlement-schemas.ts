@@ -1,6 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import { StringEnum } from '../platform/http/schema-helpers.js';
 import { RECON_ACTIONS, RECON_KINDS, SETTLEMENT_STATUSES } from './settlement-migration.js';
+import { PAYOUT_STATES } from './payout-migration.js';
 import { DATE_PATTERN } from './settlement.js';
 
 /** TypeBox schemas of the settlement and reconciliation staff API (snake_case, fen, µs). */
@@ -52,6 +53,12 @@ export const SettlementView = Type.Object({
   error: Nullable(Type.String()),
   created_at: Micros,
   settled_at: Nullable(Micros),
+  payout_state: StringEnum(PAYOUT_STATES, {
+    description: 'none 入结算账户（2002）, due 待入核心账户, sent 已发送待确认, done 已入核心账户',
+  }),
+  payout_id: Nullable(Type.String({ description: 'Core request id of the payout 核心系统入账请求号' })),
+  payout_account: Nullable(Type.String({ description: 'Core account the payout id was sent to 入账的核心账号' })),
+  payout_code: Nullable(Type.String({ description: 'The core’s last answer (00, 14, 91, unknown …) 核心系统最近应答码' })),
 });
 
 export const SettlementQuery = Type.Object(

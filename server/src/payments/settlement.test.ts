@@ -343,7 +343,7 @@ describe.each(DIALECTS)('settlement on %s', (dialect) => {
         settlement: {
           id: 'stl:x', merchant_party_id: 'p', merchant_name: null, org_id: 'o', business_date: '2026-01-01', cycle: 'T0', due_date: '2026-01-01', status: 'settled',
           sale_count: 1, sale_amount: 100, fee_amount: 1, refund_count: 0, refund_amount: 0, refund_fee: 0, reversal_count: 0, reversal_amount: 0, reversal_fee: 0, net: 99,
-          transfer_id: null, error: null, created_at: 0, settled_at: null,
+          transfer_id: null, error: null, created_at: 0, settled_at: null, payout_state: 'none', payout_id: null, payout_account: null, payout_code: null,
         },
         lines: [{ transaction_id: 't', time: 0, business_date: '2026-01-01', type: 'sale', status: 'approved', kind: 'sale', card: '=1+1', amount: 100, fee: 1, net: 99, terminal_serial: 'A,B', trace_no: 1, auth_code: null, original_id: null }],
       },

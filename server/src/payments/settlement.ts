@@ -20,6 +20,12 @@
  *   3. the rows whose transfer stands become settled.
  * A second run for D finds every merchant already has its row and changes nothing.
  *
+ * Payouts through the core: with an external core-banking system (`deps.core.kind` 'iso8583'), a
+ * merchant with a `core_account` is paid there. The route is fixed at the claim (`payout_state`
+ * 'due', see payout-migration.ts) and never changes, so step 2's ledger leg (same transfer id)
+ * credits `bank:core-clearing` instead of the 2002 account, and then the core credit follows
+ * under a payout id recorded before the call; the row is settled when the core posted it.
+ *
  * What each stamped row counts for (see `KIND` below), each by its own effect on the receivable, so
  * the settlement's net is exactly the receivable's change whatever order things happened in: sales
  * (sale, completion, qr_sale that were approved — voided/reversed/refunded later or not: amount and
@@ -27,7 +33,12 @@
  * moved money back: their amount and returned fee). A voided sale and its void in one settlement
  * thus net to zero; split over two settlements each counts where it is.
  */
+import { createHash } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
+import type { CoreAdapter, CoreResult } from '../gateway/core/contracts.js';
+import { BANK_ACCOUNTS } from '../seed/bootstrap.js';
+import type { PaymentsDeps } from './deps.js';
+import type { PayoutState, PayoutTables } from './payout-migration.js';
 import { reconcilePending } from './reconciliation.js';
 import type { SettlementDeps, SettlementScope } from './settlement-types.js';
 import type { TransferInput } from '../ledger/index.js';
@@ -37,8 +48,10 @@ import type { PaymentsSharedTables } from './contracts.js';
 import { settlementTransfer } from './postings.js';
 import type { SettlementTables } from './settlement-migration.js';
 
-export type SettlementDb = Kysely<SettlementTables & PaymentsSharedTables & { parties: { id: string; name: string } }>;
-export type SettlementRow = SettlementTables['pay_settlements'];
+export type SettlementDb = Kysely<SettlementTables & PayoutTables & PaymentsSharedTables & { parties: { id: string; name: string } }>;
+export type SettlementRow = SettlementTables['pay_settlements'] & PayoutTables['pay_settlements'];
+/** Settlement's deps, and the core-banking adapter when the gateway attached one (the CLI has none). */
+export type RunDeps = SettlementDeps & Pick<PaymentsDeps, 'core'>;
 
 export const SALE_TYPES = ['sale', 'completion', 'qr_sale'] as const;
 export const UNDO_TYPES = ['void', 'completion_void', 'reversal'] as const;
@@ -96,7 +109,7 @@ export interface SettlementRunSummary {
   created: number;
   settled: number;
   carried: number;
-  /** Rows whose ledger transfer was refused (they stay pending with the reason; the next run retries under a new transfer id). */
+  /** Rows whose ledger transfer was refused, or whose core payout is not done (they stay pending with the reason; the next run retries). */
   pending: number;
   transactions: number;
   gross: number;
@@ -121,7 +134,7 @@ export interface RunOptions {
 }
 
 /** Settles every merchant for `date` (YYYY-MM-DD). Idempotent; completes a crashed earlier run. */
-export async function runSettlement(deps: SettlementDeps, date: string, options: RunOptions = {}): Promise<SettlementRunSummary> {
+export async function runSettlement(deps: RunDeps, date: string, options: RunOptions = {}): Promise<SettlementRunSummary> {
   checkDate(date);
   const db = deps.db as SettlementDb;
   const progress = options.onProgress ?? (() => undefined);
@@ -130,7 +143,7 @@ export async function runSettlement(deps: SettlementDeps, date: string, options:
     reconciled = await reconcilePending(deps, (done, total) => progress('reconcile', done, total));
   }
   progress('claim', 0, 1);
-  const created = await claim(deps, date);
+  const created = await claim(deps, date, deps.core?.kind === 'iso8583');
   progress('claim', 1, 1);
   if (options.stopAfterClaim) return summarise(db, date, created, reconciled, []);
   const failures = await transferPending(deps, progress, options.stopAfterTransfers ?? false);
@@ -178,7 +191,7 @@ end`;
  * The stamping UPDATE returns what each row counts for, so the totals need no second pass over the
  * rows; on SQLite it visits the rows in rowid order (one write per page, not one per row).
  */
-async function claim(deps: SettlementDeps, date: string): Promise<number> {
+async function claim(deps: SettlementDeps, date: string, payouts: boolean): Promise<number> {
   const db = deps.db as SettlementDb;
   const now = deps.now();
   const dueT1 = previousDate(date);
@@ -268,17 +281,40 @@ async function claim(deps: SettlementDeps, date: string): Promise<number> {
     }
 
     const open = await trx.selectFrom('pay_settlements').select(['id', 'merchant_party_id']).where('status', '=', 'open').execute();
+    // With an external core, merchants with a core account are paid there: decided here, once,
+    // before any ledger leg exists (a leg made to one account is never repeated to another).
+    const toCore = new Set<string>();
+    for (let i = 0; payouts && i < open.length; i += 500) {
+      const ids = open.slice(i, i + 500).map((o) => o.merchant_party_id);
+      const rows = await trx
+        .selectFrom('pay_merchants')
+        .select('party_id')
+        .where('party_id', 'in', ids)
+        .where('core_account', 'is not', null)
+        .execute();
+      for (const r of rows) toCore.add(r.party_id);
+    }
     for (const o of open) {
       const v = totals.get(o.merchant_party_id) ?? zeroTotals();
       const net = v.sale_amount - v.fee_amount - v.refund_amount + v.refund_fee - v.reversal_amount + v.reversal_fee;
-      for (const x of [...(Object.values(v) as number[]), net]) if (!Number.isSafeInteger(x)) throw new RangeError(`settlement ${o.id}: totals are not safe integers`);
+      for (const x of [...(Object.values(v) as number[]), net])
+        if (!Number.isSafeInteger(x)) throw new RangeError(`settlement ${o.id}: totals are not safe integers`);
       const status = net > 0 ? 'pending' : net === 0 ? 'settled' : 'carried';
+      const payout = status === 'pending' && toCore.has(o.merchant_party_id);
       await trx
         .updateTable('pay_settlements')
-        .set({ ...v, net, status, settled_at: status === 'settled' ? now : null, transfer_id: status === 'pending' ? `${o.id}:settle` : null })
+        .set({
+          ...v,
+          net,
+          status,
+          settled_at: status === 'settled' ? now : null,
+          transfer_id: status === 'pending' ? `${o.id}:settle` : null,
+          ...(payout ? { payout_state: 'due' as const, payout_id: payoutId(o.id) } : {}),
+        })
         .where('id', '=', o.id)
         .execute();
-      if (status === 'carried') await trx.updateTable('pay_transactions').set({ settlement_id: null }).where('settlement_id', '=', o.id).execute();
+      if (status === 'carried')
+        await trx.updateTable('pay_transactions').set({ settlement_id: null }).where('settlement_id', '=', o.id).execute();
     }
     return open.length;
   });
@@ -291,9 +327,9 @@ export function nextAttempt(transferId: string): string {
   return `${m[1]}:${m[2] ? Number(m[2]) + 1 : 2}`;
 }
 
-/** Steps 2 and 3: the ledger transfers of every pending settlement, then mark them settled. */
+/** Steps 2 and 3: the ledger transfers of every pending settlement, then mark them settled (or pay them out through the core). */
 async function transferPending(
-  deps: SettlementDeps,
+  deps: RunDeps,
   progress: SettlementProgress,
   stopAfterTransfers: boolean,
 ): Promise<SettlementRunSummary['failures']> {
@@ -301,7 +337,19 @@ async function transferPending(
   const pending = await db
     .selectFrom('pay_settlements as s')
     .innerJoin('pay_merchants as m', 'm.party_id', 's.merchant_party_id')
-    .select(['s.id', 's.merchant_party_id', 's.net', 's.transfer_id', 'm.receivable_account_id', 'm.settlement_account_id'])
+    .select([
+      's.id',
+      's.merchant_party_id',
+      's.business_date',
+      's.net',
+      's.transfer_id',
+      's.payout_state',
+      's.payout_id',
+      's.payout_account',
+      'm.receivable_account_id',
+      'm.settlement_account_id',
+      'm.core_account',
+    ])
     .where('s.status', '=', 'pending')
     .orderBy('s.id')
     .execute();
@@ -309,23 +357,35 @@ async function transferPending(
   for (let i = 0; i < pending.length; i += TRANSFER_CHUNK) {
     const chunk = pending.slice(i, i + TRANSFER_CHUNK);
     // The id planned at the claim (or after a refusal, the next attempt's): a crash between the
-    // commit and the marking finds it `exists`.
+    // commit and the marking finds it `exists`. A payout's leg goes to core-clearing under the same id.
     const transfers: TransferInput[] = chunk.map((p) => ({
-      ...settlementTransfer(p.id, p.receivable_account_id, p.settlement_account_id, toSafeInt(p.net)),
+      ...settlementTransfer(
+        p.id,
+        p.receivable_account_id,
+        p.payout_state === 'none' ? p.settlement_account_id : BANK_ACCOUNTS.core_clearing,
+        toSafeInt(p.net),
+      ),
       id: p.transfer_id ?? `${p.id}:settle`,
     }));
     const results = await deps.ledger.createTransfers(transfers);
     const refused = new Map<number, string>();
     for (const r of results) if (r.result !== 'exists') refused.set(r.index, r.result);
     const ok: string[] = [];
+    const payouts: PayoutRow[] = [];
     for (let j = 0; j < chunk.length; j++) {
       const p = chunk[j]!;
       const error = refused.get(j);
       if (error) {
         failures.push({ settlement_id: p.id, merchant_party_id: p.merchant_party_id, error });
         // The ledger answers a refused id with the same refusal forever: the next run tries a new one.
-        await db.updateTable('pay_settlements').set({ error, transfer_id: nextAttempt(p.transfer_id ?? `${p.id}:settle`) }).where('id', '=', p.id).execute();
-      } else ok.push(p.id);
+        await db
+          .updateTable('pay_settlements')
+          .set({ error, transfer_id: nextAttempt(p.transfer_id ?? `${p.id}:settle`) })
+          .where('id', '=', p.id)
+          .execute();
+      } else if (p.payout_state === 'none') ok.push(p.id);
+      // The net is in core-clearing now: the core step may go.
+      else payouts.push({ ...p, net: toSafeInt(p.net) });
     }
     if (!stopAfterTransfers && ok.length > 0) {
       const at = deps.now();
@@ -339,9 +399,163 @@ async function transferPending(
           .execute();
       }
     }
+    if (!stopAfterTransfers && payouts.length > 0) failures.push(...(await payOutAll(deps, payouts)));
     progress('transfer', Math.min(i + TRANSFER_CHUNK, pending.length), pending.length);
   }
   return failures;
+}
+
+// ─── Payouts through the core ────────────────────────────────────────────────────────────────────
+
+interface PayoutRow {
+  id: string;
+  merchant_party_id: string;
+  business_date: string;
+  net: number;
+  payout_state: PayoutState;
+  payout_id: string | null;
+  payout_account: string | null;
+  /** The merchant's core account now (used when a payout id is first sent). */
+  core_account: string | null;
+}
+
+/** Core calls in flight at once during a run (the ISO link multiplexes them). */
+const PAYOUT_CONCURRENCY = 16;
+
+/**
+ * The first payout id of a settlement, `<settlement id>:payout`, short enough (≤ 64 with
+ * `:<attempt>`) for the core's request id; an unusually long settlement id is hashed instead.
+ */
+export function payoutId(settlementIdValue: string): string {
+  const base = /^[A-Za-z0-9._:-]{1,51}$/.test(settlementIdValue)
+    ? settlementIdValue
+    : `stlh:${createHash('sha256').update(settlementIdValue).digest('hex').slice(0, 40)}`;
+  return `${base}:payout`;
+}
+
+/** `<…>:payout` → `<…>:payout:2` → `<…>:payout:3` … (after the core rejected the previous one). */
+export function nextPayoutId(id: string): string {
+  const m = /^(.*:payout)(?::(\d+))?$/.exec(id);
+  if (!m) return `${id}:2`;
+  return `${m[1]}:${m[2] ? Number(m[2]) + 1 : 2}`;
+}
+
+const both = (zh: string, en: string): string => `${zh} / ${en}`;
+const PAYOUT_TEXT = {
+  unknown: both('核心系统入账结果未知，下次结算先向核心系统查询', 'core payout outcome unknown: the next run asks the core first'),
+  rejected: both(
+    '核心系统拒绝了该笔入账（原因未返回），下次结算以新请求号重试',
+    'the core rejected the payout (no reason given): the next run tries a new request id',
+  ),
+  reversed: both(
+    '核心系统已冲正该笔入账，下次结算以新请求号重新入账',
+    'the core reversed the payout: the next run pays again under a new request id',
+  ),
+  noAccount: both(
+    '商户未登记核心账号，登记后下次结算入账',
+    'the merchant has no core account: the next run after one is registered pays it',
+  ),
+  noCore: both('未接入外部核心系统，接入后入账', 'no external core-banking system is attached: the payout waits for it'),
+};
+
+function rejectedText(r: Extract<CoreResult, { outcome: 'rejected' }>): string {
+  if (r.code === '91')
+    return both(
+      `核心系统入账未完成：${r.reason.zh}（91），下次结算先查询`,
+      `core payout not done: ${r.reason.en} (91); the next run asks the core first`,
+    );
+  return both(
+    `核心系统拒绝入账：${r.reason.zh}（${r.code}），下次结算以新请求号重试`,
+    `core payout rejected: ${r.reason.en} (${r.code}); the next run tries a new request id`,
+  );
+}
+
+/** The core step of settlements whose ledger leg stands (their net is in bank:core-clearing). */
+async function payOutAll(deps: RunDeps, rows: PayoutRow[]): Promise<SettlementRunSummary['failures']> {
+  const core = deps.core?.kind === 'iso8583' ? deps.core : undefined;
+  const failures: SettlementRunSummary['failures'] = [];
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < rows.length) {
+      const p = rows[next++]!;
+      let error: string | null;
+      try {
+        error = await payOut(deps, core, p);
+      } catch {
+        // Unexpected (not a core answer): the row stays as it was ('sent' stays sent), the next run resumes it.
+        error = PAYOUT_TEXT.unknown;
+      }
+      if (error) failures.push({ settlement_id: p.id, merchant_party_id: p.merchant_party_id, error });
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(PAYOUT_CONCURRENCY, rows.length) }, worker));
+  return failures.sort((a, b) => (a.settlement_id < b.settlement_id ? -1 : 1));
+}
+
+/**
+ * One payout: the core credit of the net under the row's payout id, recorded as 'sent' before the
+ * call. A row found 'sent' asks the core what became of that id first: posted → settled; rejected
+ * or reversed → the next id; not found → the same request again; unknown → wait for the next run.
+ * Every change is conditional on the payout id and state it started from, so runs in several
+ * processes at once agree (the core is idempotent on the id). Returns the error text, or null.
+ */
+async function payOut(deps: RunDeps, core: CoreAdapter | undefined, p: PayoutRow): Promise<string | null> {
+  const db = deps.db as SettlementDb;
+  const id = p.payout_id;
+  if (id === null) throw new Error(`settlement ${p.id}: payout ${p.payout_state} without a payout id`);
+  const row = () => db.updateTable('pay_settlements').where('id', '=', p.id).where('status', '=', 'pending').where('payout_id', '=', id);
+  const note = async (error: string, code?: string): Promise<string> => {
+    await row()
+      .set({ error, ...(code ? { payout_code: code } : {}) })
+      .where('payout_state', 'in', ['due', 'sent'])
+      .execute();
+    return error;
+  };
+  const nextId = async (error: string, code: string): Promise<string> => {
+    // Only a definite rejection moves on: that id can never post.
+    await row()
+      .set({ payout_state: 'due', payout_id: nextPayoutId(id), payout_account: null, payout_code: code, error })
+      .where('payout_state', '=', 'sent')
+      .execute();
+    return error;
+  };
+  if (!core) return note(PAYOUT_TEXT.noCore);
+
+  let account: string;
+  if (p.payout_state === 'sent') {
+    const status = await core.status(id);
+    if (status === 'posted') return settlePayout(deps, p.id, id);
+    if (status === 'unknown') return note(PAYOUT_TEXT.unknown, 'unknown');
+    if (status === 'rejected') return nextId(PAYOUT_TEXT.rejected, '05');
+    if (status === 'reversed') return nextId(PAYOUT_TEXT.reversed, 'reversed');
+    // not_found: it never arrived; the same request again (same id, same account).
+    if (p.payout_account === null) throw new Error(`settlement ${p.id}: payout sent without an account`);
+    account = p.payout_account;
+  } else {
+    if (p.core_account === null) return note(PAYOUT_TEXT.noAccount);
+    account = p.core_account;
+    // Recorded before the call: from here on this id's outcome must be learnt, never guessed.
+    const marked = await row().set({ payout_state: 'sent', payout_account: account }).where('payout_state', '=', 'due').executeTakeFirst();
+    if (Number(marked.numUpdatedRows) === 0) return null; // another run has moved it on
+  }
+  const result = await core.credit({ id, account, amount: p.net, narrative: `商户结算 ${p.business_date} merchant settlement` });
+  if (result.outcome === 'posted') return settlePayout(deps, p.id, id);
+  if (result.outcome === 'unknown') return note(PAYOUT_TEXT.unknown, 'unknown');
+  // '91': provably not sent — it stays 'sent', and the next run's status query finds it not found.
+  if (result.code === '91') return note(rejectedText(result), '91');
+  return nextId(rejectedText(result), result.code);
+}
+
+async function settlePayout(deps: RunDeps, settlementIdValue: string, id: string): Promise<null> {
+  await (deps.db as SettlementDb)
+    .updateTable('pay_settlements')
+    .set({ status: 'settled', payout_state: 'done', payout_code: '00', error: null, settled_at: deps.now() })
+    .where('id', '=', settlementIdValue)
+    .where('status', '=', 'pending')
+    .where('payout_id', '=', id)
+    .where('payout_state', '=', 'sent')
+    .execute();
+  return null;
 }
 
 async function summarise(
@@ -413,6 +627,11 @@ export interface SettlementView {
   error: string | null;
   created_at: number;
   settled_at: number | null;
+  /** none: paid on the ledger (2002); due / sent / done: through the core (payout-migration.ts). */
+  payout_state: PayoutState;
+  payout_id: string | null;
+  payout_account: string | null;
+  payout_code: string | null;
 }
 
 const INT_FIELDS = [
@@ -441,7 +660,13 @@ function toView(r: SettlementRow & { merchant_name: string | null }): Settlement
 export async function listSettlements(
   db: SettlementDb,
   scope: SettlementScope,
-  q: { date?: string | undefined; merchant_party_id?: string | undefined; status?: string | undefined; limit?: number | undefined; offset?: number | undefined },
+  q: {
+    date?: string | undefined;
+    merchant_party_id?: string | undefined;
+    status?: string | undefined;
+    limit?: number | undefined;
+    offset?: number | undefined;
+  },
 ): Promise<{ items: SettlementView[]; total: number }> {
   let base = db.selectFrom('pay_settlements as s').where('s.status', '<>', 'open');
   if (scope.kind === 'owner') base = base.where('s.merchant_party_id', '=', scope.partyId ?? '\u0000none');
@@ -551,8 +776,34 @@ export function yuan(fen: number): string {
 }
 
 const CSV_HEAD = {
-  'zh-CN': ['时间', '业务日期', '交易类型', '状态', '卡号后四位/二维码', '金额(元)', '手续费(元)', '结算净额(元)', '终端序列号', '凭证号', '授权码', '交易编号'],
-  en: ['Time', 'Business date', 'Type', 'Status', 'Card last 4 / QR', 'Amount (CNY)', 'Fee (CNY)', 'Net (CNY)', 'Terminal serial', 'Trace no', 'Auth code', 'Transaction id'],
+  'zh-CN': [
+    '时间',
+    '业务日期',
+    '交易类型',
+    '状态',
+    '卡号后四位/二维码',
+    '金额(元)',
+    '手续费(元)',
+    '结算净额(元)',
+    '终端序列号',
+    '凭证号',
+    '授权码',
+    '交易编号',
+  ],
+  en: [
+    'Time',
+    'Business date',
+    'Type',
+    'Status',
+    'Card last 4 / QR',
+    'Amount (CNY)',
+    'Fee (CNY)',
+    'Net (CNY)',
+    'Terminal serial',
+    'Trace no',
+    'Auth code',
+    'Transaction id',
+  ],
 } as const;
 
 const TYPE_TEXT: Record<string, { zh: string; en: string }> = {
@@ -563,6 +814,13 @@ const TYPE_TEXT: Record<string, { zh: string; en: string }> = {
   void: { zh: '消费撤销', en: 'Void' },
   completion_void: { zh: '预授权完成撤销', en: 'Completion void' },
   reversal: { zh: '冲正', en: 'Reversal' },
+};
+
+const PAYOUT_STATE_TEXT: Record<PayoutState, { zh: string; en: string }> = {
+  none: { zh: '入结算账户', en: 'to the settlement account' },
+  due: { zh: '待入账', en: 'due' },
+  sent: { zh: '已发送，待确认', en: 'sent, outcome pending' },
+  done: { zh: '已入账', en: 'paid' },
 };
 
 function csvCell(v: string): string {
@@ -598,7 +856,40 @@ export function statementCsv(statement: Statement, locale: 'zh-CN' | 'en'): stri
   }
   const s = statement.settlement;
   const total = locale === 'en' ? 'Total' : '合计';
-  rows.push([total, s.business_date, '', s.status, '', yuan(s.sale_amount - s.refund_amount - s.reversal_amount), yuan(s.fee_amount - s.refund_fee - s.reversal_fee), yuan(s.net), '', '', '', s.id]);
+  rows.push([
+    total,
+    s.business_date,
+    '',
+    s.status,
+    '',
+    yuan(s.sale_amount - s.refund_amount - s.reversal_amount),
+    yuan(s.fee_amount - s.refund_fee - s.reversal_fee),
+    yuan(s.net),
+    '',
+    '',
+    '',
+    s.id,
+  ]);
+  if (s.payout_state && s.payout_state !== 'none') {
+    // Paid into the merchant's core account: state (and why not yet), core answer, account, payout id.
+    const state = PAYOUT_STATE_TEXT[s.payout_state][lang];
+    const why = s.error && s.payout_state !== 'done' ? `: ${s.error.split(' / ')[lang === 'en' ? 1 : 0] ?? s.error}` : '';
+    const label = locale === 'en' ? 'Core payout' : '核心系统入账';
+    rows.push([
+      label,
+      s.business_date,
+      `${state}${why}`,
+      s.payout_code ?? '',
+      s.payout_account ?? '',
+      '',
+      '',
+      yuan(s.net),
+      '',
+      '',
+      '',
+      s.payout_id ?? '',
+    ]);
+  }
   return `\uFEFF${rows.map((r) => r.map(csvCell).join(',')).join('\r\n')}\r\n`;
 }
 

@@ -15,7 +15,10 @@ export { LedgerCore } from './ledger-core.js';
 
 const ISO_URL = /^iso8583:\/\/([^/:]+):([0-9]{1,5})$/;
 
-export function createCoreBanking(deps: GatewayDeps): CoreBanking {
+/** What the adapter needs: the database and ledger (built-in core), the configuration, the clock and a log. */
+export type CoreBankingDeps = Pick<GatewayDeps, 'db' | 'database' | 'ledger' | 'config' | 'now' | 'log'>;
+
+export function createCoreBanking(deps: CoreBankingDeps): CoreBanking {
   const target = deps.config.XIAOWEI_CORE;
   const iso = ISO_URL.exec(target);
   if (!iso) {

@@ -91,6 +91,11 @@ export default {
     suspendConfirm: 'Suspend this merchant?',
     suspendExplain: 'Its terminals’ transactions will be declined (response 03); existing transactions settle as usual.',
     resumeConfirm: 'Resume this merchant?',
+    coreAccount: 'Core-banking settlement account',
+    coreAccountHelp:
+      'Optional. With an external core-banking system, settlements are paid into this account; empty: into the merchant’s settlement account on the platform',
+    coreAccountInvalid: 'Enter an account number of 8–32 digits',
+    noCoreAccount: 'None (settled into the platform settlement account)',
   },
   feePlanStatus: { active: 'Active', retired: 'Retired' },
   feePlan: {

@@ -88,6 +88,10 @@ export default {
     suspendConfirm: '确定暂停该商户受理？',
     suspendExplain: '暂停后该商户的终端交易将被拒绝（应答码 03），已有交易照常结算。',
     resumeConfirm: '确定恢复该商户受理？',
+    coreAccount: '核心系统结算账号',
+    coreAccountHelp: '选填。接入外部核心系统时，结算资金划入该账号；不填则划入平台内的商户结算账户',
+    coreAccountInvalid: '请输入 8–32 位数字的账号',
+    noCoreAccount: '未登记（结算入平台内结算账户）',
   },
   feePlanStatus: { active: '启用', retired: '已停用' },
   feePlan: {

@@ -1,4 +1,4 @@
-import { App, Button, Card, Descriptions, Form, Modal, Radio, Tag } from 'antd';
+import { App, Button, Card, Descriptions, Form, Input, Modal, Radio, Tag } from 'antd';
 import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Link, useParams } from 'react-router-dom';
@@ -12,12 +12,15 @@ import { useSignedIn } from '../../../session/session-context';
 import { formatMicros } from '../../../utils/time';
 import { FeePlanSelect } from '../components/fee-plan-select';
 import { MccInput, useMccText } from '../components/mcc-input';
-import { MCC_PATTERN, MERCHANT_STATUS_COLOUR, SETTLEMENT_CYCLES, type MerchantStatus, type SettlementCycle } from '../model';
+import { MCC_PATTERN, MERCHANT_STATUS_COLOUR, SETTLEMENT_CYCLES, type Merchant, type MerchantStatus, type SettlementCycle } from '../model';
+import { CORE_ACCOUNT_PATTERN } from '../merchants/enrol-modal';
 
 interface EditValues {
   mcc: string;
   fee_plan_id: string;
   settlement_cycle: SettlementCycle;
+  /** Empty in the form = remove it (null to the server). */
+  core_account?: string | null;
 }
 
 /** One merchant: terms, its receivable and settlement accounts with balances, suspend/resume. */
@@ -28,7 +31,8 @@ export default function MerchantDetailPage() {
   const { modal, message } = App.useApp();
   const errorText = useErrorText();
   const merchant = useRequest(() => unwrap(api.GET('/api/v1/merchants/{party_id}', { params: { path: { party_id: id } } })), [id]);
-  const m = merchant.data;
+  // core_account is in the server's MerchantView; spelt out here until the generated API types catch up.
+  const m: (Merchant & { core_account?: string | null }) | undefined = merchant.data;
   const accounts = useRequest(
     async () =>
       m
@@ -45,7 +49,8 @@ export default function MerchantDetailPage() {
   const [editing, setEditing] = useState(false);
   const [form] = Form.useForm<EditValues>();
 
-  const change = async (body: Partial<EditValues> & { status?: MerchantStatus }) => {
+  const change = async ({ core_account, ...rest }: Partial<EditValues> & { status?: MerchantStatus }) => {
+    const body = core_account === undefined ? rest : { ...rest, core_account: core_account || null };
     try {
       await unwrap(api.PATCH('/api/v1/merchants/{party_id}', { params: { path: { party_id: id } }, body }));
       void message.success(t('saved'));
@@ -73,7 +78,12 @@ export default function MerchantDetailPage() {
           <>
             <Button
               onClick={() => {
-                form.setFieldsValue({ mcc: m.mcc, fee_plan_id: m.fee_plan.id, settlement_cycle: m.settlement_cycle });
+                form.setFieldsValue({
+                  mcc: m.mcc,
+                  fee_plan_id: m.fee_plan.id,
+                  settlement_cycle: m.settlement_cycle,
+                  core_account: m.core_account ?? '',
+                });
                 setEditing(true);
               }}
               data-testid="merchant-edit"
@@ -106,6 +116,9 @@ export default function MerchantDetailPage() {
               <Descriptions.Item label={t('merchant.mcc')}>{mccText(m.mcc, m.mcc_name)}</Descriptions.Item>
               <Descriptions.Item label={t('merchant.feePlan')}>{m.fee_plan.name}</Descriptions.Item>
               <Descriptions.Item label={t('merchant.cycle')}>{m.settlement_cycle}</Descriptions.Item>
+              <Descriptions.Item label={t('merchant.coreAccount')}>
+                <span data-testid="merchant-core-account">{m.core_account ?? t('merchant.noCoreAccount')}</span>
+              </Descriptions.Item>
               <Descriptions.Item label={t('merchant.party')}>
                 <Link to={`/parties/${encodeURIComponent(m.party_id)}`}>{m.party_id}</Link>
               </Descriptions.Item>
@@ -135,6 +148,14 @@ export default function MerchantDetailPage() {
           </Form.Item>
           <Form.Item name="settlement_cycle" label={t('merchant.cycle')}>
             <Radio.Group optionType="button" options={SETTLEMENT_CYCLES.map((c) => ({ value: c, label: c }))} />
+          </Form.Item>
+          <Form.Item
+            name="core_account"
+            label={t('merchant.coreAccount')}
+            extra={t('merchant.coreAccountHelp')}
+            rules={[{ pattern: CORE_ACCOUNT_PATTERN, message: t('merchant.coreAccountInvalid') }]}
+          >
+            <Input inputMode="numeric" maxLength={32} allowClear data-testid="merchant-edit-core-account" />
           </Form.Item>
         </Form>
       </Modal>

@@ -1,4 +1,4 @@
-import { App, Form, Modal, Radio } from 'antd';
+import { App, Form, Input, Modal, Radio } from 'antd';
 import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { api, unwrap } from '../../../api/client';
@@ -9,11 +9,15 @@ import { FeePlanSelect } from '../components/fee-plan-select';
 import { MccInput } from '../components/mcc-input';
 import { MCC_PATTERN, SETTLEMENT_CYCLES, type Merchant, type SettlementCycle } from '../model';
 
+/** A merchant's account number in the bank's core-banking system (the server checks the same). */
+export const CORE_ACCOUNT_PATTERN = /^[0-9]{8,32}$/;
+
 interface Values {
   party_id: string;
   mcc: string;
   fee_plan_id: string;
   settlement_cycle: SettlementCycle;
+  core_account?: string;
 }
 
 /** Enrols a merchant or agent party as an acquiring merchant (the server opens its two accounts). */
@@ -23,10 +27,12 @@ export function EnrolModal({ open, onClose, onDone }: { open: boolean; onClose: 
   const errorText = useErrorText();
   const [form] = Form.useForm<Values>();
   const [busy, setBusy] = useState(false);
-  const submit = async (v: Values) => {
+  const submit = async ({ core_account, ...v }: Values) => {
     setBusy(true);
     try {
-      const m = await unwrap(api.POST('/api/v1/merchants', { body: v }));
+      // Left empty: no core account (the server refuses an empty string).
+      const body = core_account ? { ...v, core_account } : v;
+      const m = await unwrap(api.POST('/api/v1/merchants', { body }));
       void message.success(t('merchant.enrolled'));
       form.resetFields();
       onDone(m);
@@ -62,6 +68,14 @@ export function EnrolModal({ open, onClose, onDone }: { open: boolean; onClose: 
         </Form.Item>
         <Form.Item name="settlement_cycle" label={t('merchant.cycle')} extra={t('merchant.cycleHelp')}>
           <Radio.Group optionType="button" options={SETTLEMENT_CYCLES.map((c) => ({ value: c, label: c }))} />
+        </Form.Item>
+        <Form.Item
+          name="core_account"
+          label={t('merchant.coreAccount')}
+          extra={t('merchant.coreAccountHelp')}
+          rules={[{ pattern: CORE_ACCOUNT_PATTERN, message: t('merchant.coreAccountInvalid') }]}
+        >
+          <Input inputMode="numeric" maxLength={32} allowClear data-testid="merchant-enrol-core-account" />
         </Form.Item>
       </Form>
     </Modal>
