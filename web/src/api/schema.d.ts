@@ -5730,6 +5730,8 @@ export interface paths {
                                  * @enum {string}
                                  */
                                 status: "active" | "suspended" | "closed";
+                                /** @description The merchant’s account number in the bank’s external core-banking system, 8–32 digits: with XIAOWEI_CORE=iso8583://… settlement pays into it 商户在核心系统的结算账号（8–32 位数字）；接入外部核心系统时结算资金划入该账号 */
+                                core_account: string | null;
                                 /** @description Microseconds since the Unix epoch */
                                 created_at: number;
                                 /** @description Microseconds since the Unix epoch */
@@ -5767,6 +5769,8 @@ export interface paths {
                         settlement_cycle: "T0" | "T1";
                         /** @description An existing merchant settlement account (2002) of the party; absent = open one */
                         settlement_account_id?: string;
+                        /** @description The merchant’s account number in the bank’s external core-banking system, 8–32 digits: with XIAOWEI_CORE=iso8583://… settlement pays into it 商户在核心系统的结算账号（8–32 位数字）；接入外部核心系统时结算资金划入该账号 */
+                        core_account?: string;
                     };
                 };
             };
@@ -5821,6 +5825,8 @@ export interface paths {
                              * @enum {string}
                              */
                             status: "active" | "suspended" | "closed";
+                            /** @description The merchant’s account number in the bank’s external core-banking system, 8–32 digits: with XIAOWEI_CORE=iso8583://… settlement pays into it 商户在核心系统的结算账号（8–32 位数字）；接入外部核心系统时结算资金划入该账号 */
+                            core_account: string | null;
                             /** @description Microseconds since the Unix epoch */
                             created_at: number;
                             /** @description Microseconds since the Unix epoch */
@@ -5878,6 +5884,8 @@ export interface paths {
                              * @enum {string}
                              */
                             status: "active" | "suspended" | "closed";
+                            /** @description The merchant’s account number in the bank’s external core-banking system, 8–32 digits: with XIAOWEI_CORE=iso8583://… settlement pays into it 商户在核心系统的结算账号（8–32 位数字）；接入外部核心系统时结算资金划入该账号 */
+                            core_account: string | null;
                             /** @description Microseconds since the Unix epoch */
                             created_at: number;
                             /** @description Microseconds since the Unix epoch */
@@ -5962,6 +5970,8 @@ export interface paths {
                              * @enum {string}
                              */
                             status: "active" | "suspended" | "closed";
+                            /** @description The merchant’s account number in the bank’s external core-banking system, 8–32 digits: with XIAOWEI_CORE=iso8583://… settlement pays into it 商户在核心系统的结算账号（8–32 位数字）；接入外部核心系统时结算资金划入该账号 */
+                            core_account: string | null;
                             /** @description Microseconds since the Unix epoch */
                             created_at: number;
                             /** @description Microseconds since the Unix epoch */
@@ -5976,7 +5986,10 @@ export interface paths {
         delete?: never;
         options?: never;
         head?: never;
-        /** Change a merchant: MCC, fee plan, cycle, suspend, close 修改商户（类别码、费率、结算周期、暂停、解约） */
+        /**
+         * Change a merchant: MCC, fee plan, cycle, core account, suspend, close 修改商户（类别码、费率、结算周期、核心账号、暂停、解约）
+         * @description A new core account applies to settlements claimed from now on, and to the next try of a core payout that was rejected. 新的核心账号用于此后的结算，以及被拒入账的下一次重试。
+         */
         patch: {
             parameters: {
                 query?: never;
@@ -6002,6 +6015,8 @@ export interface paths {
                          * @enum {string}
                          */
                         status?: "active" | "suspended" | "closed";
+                        /** @description null removes it 置空则取消 */
+                        core_account?: string | (never | null);
                     };
                 };
             };
@@ -6056,6 +6071,8 @@ export interface paths {
                              * @enum {string}
                              */
                             status: "active" | "suspended" | "closed";
+                            /** @description The merchant’s account number in the bank’s external core-banking system, 8–32 digits: with XIAOWEI_CORE=iso8583://… settlement pays into it 商户在核心系统的结算账号（8–32 位数字）；接入外部核心系统时结算资金划入该账号 */
+                            core_account: string | null;
                             /** @description Microseconds since the Unix epoch */
                             created_at: number;
                             /** @description Microseconds since the Unix epoch */
@@ -8954,6 +8971,17 @@ export interface paths {
                                 created_at: number;
                                 /** @description Microseconds since the Unix epoch */
                                 settled_at: number | null;
+                                /**
+                                 * @description none 入结算账户（2002）, due 待入核心账户, sent 已发送待确认, done 已入核心账户
+                                 * @enum {string}
+                                 */
+                                payout_state: "none" | "due" | "sent" | "done";
+                                /** @description Core request id of the payout 核心系统入账请求号 */
+                                payout_id: string | null;
+                                /** @description Core account the payout id was sent to 入账的核心账号 */
+                                payout_account: string | null;
+                                /** @description The core’s last answer (00, 14, 91, unknown …) 核心系统最近应答码 */
+                                payout_code: string | null;
                             }[];
                             total: number;
                         };
@@ -9032,6 +9060,17 @@ export interface paths {
                             created_at: number;
                             /** @description Microseconds since the Unix epoch */
                             settled_at: number | null;
+                            /**
+                             * @description none 入结算账户（2002）, due 待入核心账户, sent 已发送待确认, done 已入核心账户
+                             * @enum {string}
+                             */
+                            payout_state: "none" | "due" | "sent" | "done";
+                            /** @description Core request id of the payout 核心系统入账请求号 */
+                            payout_id: string | null;
+                            /** @description Core account the payout id was sent to 入账的核心账号 */
+                            payout_account: string | null;
+                            /** @description The core’s last answer (00, 14, 91, unknown …) 核心系统最近应答码 */
+                            payout_code: string | null;
                         };
                     };
                 };
@@ -9112,6 +9151,17 @@ export interface paths {
                                 created_at: number;
                                 /** @description Microseconds since the Unix epoch */
                                 settled_at: number | null;
+                                /**
+                                 * @description none 入结算账户（2002）, due 待入核心账户, sent 已发送待确认, done 已入核心账户
+                                 * @enum {string}
+                                 */
+                                payout_state: "none" | "due" | "sent" | "done";
+                                /** @description Core request id of the payout 核心系统入账请求号 */
+                                payout_id: string | null;
+                                /** @description Core account the payout id was sent to 入账的核心账号 */
+                                payout_account: string | null;
+                                /** @description The core’s last answer (00, 14, 91, unknown …) 核心系统最近应答码 */
+                                payout_code: string | null;
                             };
                             lines: {
                                 transaction_id: string;
@@ -9649,6 +9699,13 @@ export interface paths {
                                 tmk_kcv: string;
                                 /** @enum {string} */
                                 status: "active" | "disabled";
+                                /**
+                                 * @description How PIN blocks are keyed PIN 加密方式: tpk 会话 PIN 密钥（格式 0）, dukpt-tdes TDES DUKPT（格式 0，KSN 在 62 域）, dukpt-aes AES DUKPT（格式 4，KSN 与 PIN 块在 62 域）
+                                 * @enum {string}
+                                 */
+                                pin_mode: "tpk" | "dukpt-tdes" | "dukpt-aes";
+                                /** @description The BDK of a DUKPT mode 所用基础派生密钥 */
+                                bdk: string | null;
                                 session: {
                                     id: string;
                                     batch_no: number;
@@ -9688,6 +9745,13 @@ export interface paths {
                         mid?: string;
                         /** @description Clear TMK components (TDES double length, 32 hex each), XORed together 终端主密钥分量（明文，按位异或合成） */
                         tmk_components?: string[];
+                        /**
+                         * @description How PIN blocks are keyed PIN 加密方式: tpk 会话 PIN 密钥（格式 0）, dukpt-tdes TDES DUKPT（格式 0，KSN 在 62 域）, dukpt-aes AES DUKPT（格式 4，KSN 与 PIN 块在 62 域）
+                         * @enum {string}
+                         */
+                        pin_mode?: "tpk" | "dukpt-tdes" | "dukpt-aes";
+                        /** @description Name of a base derivation key 基础派生密钥名称 */
+                        bdk?: string;
                     };
                 };
             };
@@ -9708,6 +9772,13 @@ export interface paths {
                             tmk_kcv: string;
                             /** @enum {string} */
                             status: "active" | "disabled";
+                            /**
+                             * @description How PIN blocks are keyed PIN 加密方式: tpk 会话 PIN 密钥（格式 0）, dukpt-tdes TDES DUKPT（格式 0，KSN 在 62 域）, dukpt-aes AES DUKPT（格式 4，KSN 与 PIN 块在 62 域）
+                             * @enum {string}
+                             */
+                            pin_mode: "tpk" | "dukpt-tdes" | "dukpt-aes";
+                            /** @description The BDK of a DUKPT mode 所用基础派生密钥 */
+                            bdk: string | null;
                             session: {
                                 id: string;
                                 batch_no: number;
@@ -9769,6 +9840,13 @@ export interface paths {
                             tmk_kcv: string;
                             /** @enum {string} */
                             status: "active" | "disabled";
+                            /**
+                             * @description How PIN blocks are keyed PIN 加密方式: tpk 会话 PIN 密钥（格式 0）, dukpt-tdes TDES DUKPT（格式 0，KSN 在 62 域）, dukpt-aes AES DUKPT（格式 4，KSN 与 PIN 块在 62 域）
+                             * @enum {string}
+                             */
+                            pin_mode: "tpk" | "dukpt-tdes" | "dukpt-aes";
+                            /** @description The BDK of a DUKPT mode 所用基础派生密钥 */
+                            bdk: string | null;
                             session: {
                                 id: string;
                                 batch_no: number;
@@ -9839,6 +9917,13 @@ export interface paths {
                             tmk_kcv: string;
                             /** @enum {string} */
                             status: "active" | "disabled";
+                            /**
+                             * @description How PIN blocks are keyed PIN 加密方式: tpk 会话 PIN 密钥（格式 0）, dukpt-tdes TDES DUKPT（格式 0，KSN 在 62 域）, dukpt-aes AES DUKPT（格式 4，KSN 与 PIN 块在 62 域）
+                             * @enum {string}
+                             */
+                            pin_mode: "tpk" | "dukpt-tdes" | "dukpt-aes";
+                            /** @description The BDK of a DUKPT mode 所用基础派生密钥 */
+                            bdk: string | null;
                             session: {
                                 id: string;
                                 batch_no: number;
@@ -9859,6 +9944,250 @@ export interface paths {
                 };
             };
         };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/gateway/pos-terminals/{id}/pin-mode": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Set how the terminal’s PIN blocks are keyed 设置终端 PIN 加密方式
+         * @description tpk: format 0 under the session TPK; dukpt-tdes / dukpt-aes: DUKPT under the named BDK (TDES2 / AES). A change ends the terminal’s session: it signs on again. tpk 为会话 PIN 密钥；dukpt-tdes / dukpt-aes 为指定 BDK 下的 DUKPT。变更后终端当前签到失效，须重新签到。
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /**
+                         * @description How PIN blocks are keyed PIN 加密方式: tpk 会话 PIN 密钥（格式 0）, dukpt-tdes TDES DUKPT（格式 0，KSN 在 62 域）, dukpt-aes AES DUKPT（格式 4，KSN 与 PIN 块在 62 域）
+                         * @enum {string}
+                         */
+                        pin_mode: "tpk" | "dukpt-tdes" | "dukpt-aes";
+                        /** @description Name of a base derivation key 基础派生密钥名称 */
+                        bdk?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            terminal_id: string;
+                            tid: string;
+                            mid: string;
+                            owner_party_id: string;
+                            org_id: string;
+                            /** @description Check value of the TMK 主密钥校验值 */
+                            tmk_kcv: string;
+                            /** @enum {string} */
+                            status: "active" | "disabled";
+                            /**
+                             * @description How PIN blocks are keyed PIN 加密方式: tpk 会话 PIN 密钥（格式 0）, dukpt-tdes TDES DUKPT（格式 0，KSN 在 62 域）, dukpt-aes AES DUKPT（格式 4，KSN 与 PIN 块在 62 域）
+                             * @enum {string}
+                             */
+                            pin_mode: "tpk" | "dukpt-tdes" | "dukpt-aes";
+                            /** @description The BDK of a DUKPT mode 所用基础派生密钥 */
+                            bdk: string | null;
+                            session: {
+                                id: string;
+                                batch_no: number;
+                                /** @description Microseconds since the Unix epoch */
+                                signed_on_at: number;
+                            } | null;
+                            /** @description Microseconds since the Unix epoch */
+                            created_at: number;
+                            /** @description Microseconds since the Unix epoch */
+                            updated_at: number;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/gateway/bdks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** DUKPT base derivation keys 基础派生密钥 */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            items: {
+                                name: string;
+                                /**
+                                 * @description TDES2 for TDES DUKPT (X9.24-1), AES128 or AES256 for AES DUKPT (X9.24-3) TDES DUKPT 用 TDES2，AES DUKPT 用 AES128/AES256
+                                 * @enum {string}
+                                 */
+                                algorithm: "TDES2" | "AES128" | "AES256";
+                                /** @enum {string} */
+                                scheme: "tdes" | "aes";
+                                /** @description Check value of the BDK 密钥校验值 */
+                                kcv: string;
+                                created_by: string | null;
+                                /** @description Microseconds since the Unix epoch */
+                                created_at: number;
+                                /** @description POS terminals using it 使用该密钥的终端数 */
+                                terminals: number;
+                            }[];
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        /**
+         * DUKPT base derivation key ceremony DUKPT 基础派生密钥（BDK）导入仪式
+         * @description Forms the BDK inside the crypto service from 2–3 clear components; they are never stored or logged. Answers the check values of the key and of each component. A name is permanent. 由 2–3 个明文成分在密码服务内合成 BDK，成分不存储、不记录日志；返回密钥及各成分的校验值。名称不可重复使用。
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description Name of a base derivation key 基础派生密钥名称 */
+                        name: string;
+                        /**
+                         * @description TDES2 for TDES DUKPT (X9.24-1), AES128 or AES256 for AES DUKPT (X9.24-3) TDES DUKPT 用 TDES2，AES DUKPT 用 AES128/AES256
+                         * @enum {string}
+                         */
+                        algorithm: "TDES2" | "AES128" | "AES256";
+                        /** @description Clear components from different custodians, XORed together (32 hex each; 64 for AES256) 密钥成分（明文，各 32 位十六进制，AES256 为 64 位） */
+                        components: string[];
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            name: string;
+                            /**
+                             * @description TDES2 for TDES DUKPT (X9.24-1), AES128 or AES256 for AES DUKPT (X9.24-3) TDES DUKPT 用 TDES2，AES DUKPT 用 AES128/AES256
+                             * @enum {string}
+                             */
+                            algorithm: "TDES2" | "AES128" | "AES256";
+                            /** @enum {string} */
+                            scheme: "tdes" | "aes";
+                            /** @description Check value of the BDK 密钥校验值 */
+                            kcv: string;
+                            created_by: string | null;
+                            /** @description Microseconds since the Unix epoch */
+                            created_at: number;
+                            /** @description POS terminals using it 使用该密钥的终端数 */
+                            terminals: number;
+                            /** @description Check value of each component, in order 各成分校验值 */
+                            component_kcvs: string[];
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/gateway/bdks/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One base derivation key 基础派生密钥详情 */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description Name of a base derivation key 基础派生密钥名称 */
+                    name: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            name: string;
+                            /**
+                             * @description TDES2 for TDES DUKPT (X9.24-1), AES128 or AES256 for AES DUKPT (X9.24-3) TDES DUKPT 用 TDES2，AES DUKPT 用 AES128/AES256
+                             * @enum {string}
+                             */
+                            algorithm: "TDES2" | "AES128" | "AES256";
+                            /** @enum {string} */
+                            scheme: "tdes" | "aes";
+                            /** @description Check value of the BDK 密钥校验值 */
+                            kcv: string;
+                            created_by: string | null;
+                            /** @description Microseconds since the Unix epoch */
+                            created_at: number;
+                            /** @description POS terminals using it 使用该密钥的终端数 */
+                            terminals: number;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;

@@ -39,4 +39,8 @@ export default {
   componentsWarning:
     'The clear components are shown this once and never again. Give each to a different key custodian or load them into the terminal now, check the check values, then close.',
   componentsDone: 'Recorded safely — close',
+  pinMode: 'PIN encryption',
+  pinModes: { tpk: 'Session PIN key (TPK)', 'dukpt-tdes': 'DUKPT (TDES)', 'dukpt-aes': 'DUKPT (AES)' },
+  pinModeHelp: 'A DUKPT PIN pad derives a new PIN key for every transaction; the key custodians import its base derivation key (BDK) first.',
+  bdk: 'Base derivation key (BDK)',
 } satisfies Messages<typeof zh>;

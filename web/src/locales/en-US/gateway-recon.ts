@@ -19,6 +19,8 @@ export default {
   actionLabel: 'Action',
   actionHelp: 'Write off: the difference goes to suspense. Reverse: undo our sale (only a sale missing on the switch). Accept: record the note only; the difference stays on the clearing account. Each exception is resolved once.',
   note: 'Note (required)',
+  actionRequired: 'Choose an action',
+  noteRequired: 'Write a note',
   file: {
     date: 'Settlement date',
     lines: 'Lines',
@@ -43,6 +45,7 @@ export default {
     outcome: 'Outcome',
     carried: 'Clearing',
   },
+  journalState: { open: 'In flight', approved: 'Approved', declined: 'Declined', unknown: 'Outcome unknown', unavailable: 'Not sent', held: 'Held', queued: 'Queued', acknowledged: 'Acknowledged', rejected: 'Rejected', dropped: 'Dropped' },
   kind: {
     missing_on_switch: 'Missing on the switch',
     missing_on_platform: 'Missing here',

@@ -35,4 +35,8 @@ export default {
   componentsTitle: '终端 {{tid}} 的主密钥分量',
   componentsWarning: '明文分量只显示这一次，关闭后无法再次查看。请分别交由两名密钥保管员抄录或直接注入终端，核对校验值后再关闭。',
   componentsDone: '已妥善记录，关闭',
+  pinMode: 'PIN 加密方式',
+  pinModes: { tpk: '会话 PIN 密钥（TPK）', 'dukpt-tdes': 'DUKPT（TDES）', 'dukpt-aes': 'DUKPT（AES）' },
+  pinModeHelp: 'DUKPT 密码键盘按每笔交易派生 PIN 密钥；须先由密钥保管员导入基础派生密钥（BDK）。',
+  bdk: '基础派生密钥（BDK）',
 };

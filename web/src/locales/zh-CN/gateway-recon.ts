@@ -16,6 +16,8 @@ export default {
   actionLabel: '处理方式',
   actionHelp: '核销：差额转入待处理挂账；冲正：撤销本行这笔消费（仅限转接方缺失的消费）；接受：只记录说明，差额仍挂清算往来。每笔差错只能处理一次。',
   note: '说明（必填）',
+  actionRequired: '请选择处理方式',
+  noteRequired: '请填写说明',
   file: {
     date: '清算日期',
     lines: '明细笔数',
@@ -40,6 +42,7 @@ export default {
     outcome: '处理结果',
     carried: '清算往来',
   },
+  journalState: { open: '处理中', approved: '已批准', declined: '已拒绝', unknown: '结果未知', unavailable: '未发送', held: '待定', queued: '待发送', acknowledged: '已确认', rejected: '被拒绝', dropped: '已撤销' },
   kind: {
     missing_on_switch: '转接方无此笔',
     missing_on_platform: '本行无此笔',

@@ -12,12 +12,16 @@ import {
   COMPONENT_PATTERN,
   MID_PATTERN,
   TID_PATTERN,
+  PIN_MODES,
+  listBdks,
   listPlatformPos,
   listPos,
   registerPos,
   rekeyPos,
   type IssuedComponent,
   type Keyed,
+  type PinMode,
+  type PosPin,
   type PosTerminal,
 } from './model';
 
@@ -32,6 +36,8 @@ interface RegisterForm extends KeyForm {
   terminal_id: string;
   tid: string;
   mid?: string;
+  pin_mode?: PinMode;
+  bdk?: string;
 }
 
 const componentsOf = (v: KeyForm): string[] | undefined =>
@@ -89,6 +95,8 @@ export default function GatewayPosPage() {
   const [rekeyForm] = Form.useForm<KeyForm>();
   const registerSource = Form.useWatch('source', registerForm);
   const rekeySource = Form.useWatch('source', rekeyForm);
+  const registerPinMode = Form.useWatch('pin_mode', registerForm);
+  const bdks = useRequest(() => (writer ? listBdks() : Promise.resolve({ items: [] })), [writer]);
 
   const list = useRequest(() => listPos(page.size, (page.current - 1) * page.size, tid), [page, tid]);
   const platform = useRequest(() => listPlatformPos(), []);
@@ -107,7 +115,8 @@ export default function GatewayPosPage() {
     try {
       const comps = componentsOf(v);
       const mid = v.mid?.trim();
-      const out = await registerPos({ terminal_id: v.terminal_id, tid: v.tid.trim(), ...(mid ? { mid } : {}), ...(comps ? { tmk_components: comps } : {}) });
+      const pin = v.pin_mode && v.pin_mode !== 'tpk' ? { pin_mode: v.pin_mode, bdk: v.bdk } : {};
+      const out = await registerPos({ terminal_id: v.terminal_id, tid: v.tid.trim(), ...(mid ? { mid } : {}), ...(comps ? { tmk_components: comps } : {}), ...pin });
       setRegistering(false);
       registerForm.resetFields();
       done(out, t('registered'));
@@ -177,6 +186,16 @@ export default function GatewayPosPage() {
             { title: t('owner'), dataIndex: 'owner_party_id', render: (id: string) => owner(id) },
             { title: t('kcv'), dataIndex: 'tmk_kcv', render: (v: string) => <Typography.Text code>{v}</Typography.Text> },
             {
+              title: t('pinMode'),
+              key: 'pin_mode',
+              render: (_: unknown, p: PosTerminal & PosPin) => (
+                <span data-testid={`pos-pin-mode-${p.tid}`}>
+                  {t(`pinModes.${p.pin_mode ?? 'tpk'}`)}
+                  {p.bdk ? <Typography.Text code>{p.bdk}</Typography.Text> : null}
+                </span>
+              ),
+            },
+            {
               title: t('session'),
               key: 'session',
               render: (_: unknown, p) =>
@@ -245,6 +264,20 @@ export default function GatewayPosPage() {
               <Input maxLength={15} data-testid="pos-mid" />
             </Form.Item>
             <KeySourceFields source={registerSource} />
+            <Form.Item name="pin_mode" label={t('pinMode')} initialValue="tpk" extra={t('pinModeHelp')}>
+              <Select options={PIN_MODES.map((m) => ({ value: m, label: t(`pinModes.${m}`) }))} data-testid="pos-pin-mode" />
+            </Form.Item>
+            {registerPinMode && registerPinMode !== 'tpk' ? (
+              <Form.Item name="bdk" label={t('bdk')} rules={[{ required: true, message: t('required') }]}>
+                <Select
+                  loading={bdks.loading}
+                  options={(bdks.data?.items ?? [])
+                    .filter((b) => b.scheme === (registerPinMode === 'dukpt-tdes' ? 'tdes' : 'aes'))
+                    .map((b) => ({ value: b.name, label: `${b.name} · ${b.algorithm} · KCV ${b.kcv}` }))}
+                  data-testid="pos-bdk"
+                />
+              </Form.Item>
+            ) : null}
           </Form>
         </Modal>
       ) : null}
@@ -268,6 +301,7 @@ export default function GatewayPosPage() {
 
       <Modal
         open={!!issued}
+        destroyOnHidden
         title={t('componentsTitle', { tid: issued?.tid ?? '' })}
         closable={false}
         maskClosable={false}
@@ -288,12 +322,15 @@ export default function GatewayPosPage() {
               </Typography.Text>
             </div>
             <Typography.Text type="secondary">
-              {t('kcv')} {c.kcv}
+              {t('kcv')} <span data-testid={`pos-issued-kcv-${i + 1}`}>{c.kcv}</span>
             </Typography.Text>
           </div>
         ))}
         <Typography.Text>
-          {t('tmkKcv')} <Typography.Text code>{issued?.kcv}</Typography.Text>
+          {t('tmkKcv')}{' '}
+          <Typography.Text code data-testid="pos-issued-tmk-kcv">
+            {issued?.kcv}
+          </Typography.Text>
         </Typography.Text>
       </Modal>
     </PageContainer>

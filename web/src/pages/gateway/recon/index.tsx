@@ -15,6 +15,7 @@ import {
   listExceptions,
   listFiles,
   resolveException,
+  splitPlatformState,
   type ExceptionFilter,
   type ReconException,
   type ReconFile,
@@ -38,7 +39,7 @@ export default function GatewayReconPage() {
   const writer = can('gateway:write');
   const [page, setPage] = useState(1);
   const [status, setStatus] = useState<ExceptionFilter>('open');
-  const [fileFilter, setFileFilter] = useState<ReconFile>();
+  const [fileFilter, setFileFilter] = useState<Pick<ReconFile, 'id' | 'settlement_date'>>();
   const [importing, setImporting] = useState(false);
   const [resolving, setResolving] = useState<ReconException>();
   const [busy, setBusy] = useState(false);
@@ -83,6 +84,11 @@ export default function GatewayReconPage() {
   };
 
   const amount = (fen: number | null) => (fen === null ? '—' : <Money fen={fen} />);
+  /** The journal's state word in the page's language; a response code or a date after it as it is. */
+  const platformState = (value: string) => {
+    const { state, rest, raw } = splitPlatformState(value);
+    return state ? [t(`journalState.${state}`), rest].filter(Boolean).join(' ') : raw;
+  };
 
   return (
     <PageContainer
@@ -163,7 +169,7 @@ export default function GatewayReconPage() {
             { title: t('exc.kind'), dataIndex: 'kind', render: (k: ReconException['kind']) => <Tag>{t(`kind.${k}`)}</Tag> },
             { title: t('exc.type'), dataIndex: 'type', render: (v: ReconException['type']) => t(`type.${v}`) },
             { title: t('exc.rrn'), dataIndex: 'rrn', render: (v: string) => <Typography.Text code>{v}</Typography.Text> },
-            { title: t('exc.platformState'), dataIndex: 'platform_state', render: (v: string | null) => v ?? '—' },
+            { title: t('exc.platformState'), dataIndex: 'platform_state', render: (v: string | null) => (v === null ? '—' : platformState(v)) },
             { title: t('exc.switchAmount'), dataIndex: 'switch_amount', align: 'right', render: amount },
             { title: t('exc.platformAmount'), dataIndex: 'platform_amount', align: 'right', render: amount },
             { title: t('exc.difference'), dataIndex: 'difference', align: 'right', render: (fen: number) => <Money fen={fen} signed /> },
@@ -222,13 +228,13 @@ export default function GatewayReconPage() {
             </Typography.Paragraph>
           ) : null}
           <Form form={form} layout="vertical" onFinish={(v) => void resolve(v)}>
-            <Form.Item name="action" label={t('actionLabel')} rules={[{ required: true }]} extra={t('actionHelp')}>
+            <Form.Item name="action" label={t('actionLabel')} rules={[{ required: true, message: t('actionRequired') }]} extra={t('actionHelp')}>
               <Select<StaffAction>
                 data-testid="recon-action"
                 options={(resolving ? actionsFor(resolving) : []).map((a) => ({ value: a, label: t(`action.${a}`) }))}
               />
             </Form.Item>
-            <Form.Item name="note" label={t('note')} rules={[{ required: true, whitespace: true, max: MAX_NOTE }]}>
+            <Form.Item name="note" label={t('note')} rules={[{ required: true, whitespace: true, message: t('noteRequired') }, { max: MAX_NOTE }]}>
               <Input.TextArea rows={3} maxLength={MAX_NOTE} data-testid="recon-note" />
             </Form.Item>
           </Form>

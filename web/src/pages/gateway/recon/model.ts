@@ -1,89 +1,58 @@
-import { api, unwrapAs } from '../../../api/client';
+import { api, unwrap } from '../../../api/client';
+import type { paths } from '../../../api/schema';
+
+/*
+ * The switch reconciliation API as this page uses it, typed from the generated OpenAPI schema
+ * (server/src/gateway/switch-recon/schemas.ts is the truth).
+ */
+type JsonOf<T> = T extends { content: { 'application/json': infer J } } ? J : never;
+type Reply<P extends keyof paths, M extends keyof paths[P], S extends number> = paths[P][M] extends { responses: infer R }
+  ? S extends keyof R
+    ? JsonOf<R[S]>
+    : never
+  : never;
+
+/** A file as listed, with its count of open exceptions. */
+export type ReconFile = Reply<'/api/v1/gateway/switch-recon/files', 'get', 200>['items'][number];
+export type ImportResult = Reply<'/api/v1/gateway/switch-recon/files', 'post', 201>;
+export type ReconException = Reply<'/api/v1/gateway/switch-recon/exceptions', 'get', 200>['items'][number];
+export type ExceptionKind = ReconException['kind'];
+export type RecordType = ReconException['type'];
+export type ExceptionAction = NonNullable<ReconException['action']>;
+export type StaffAction = NonNullable<paths['/api/v1/gateway/switch-recon/exceptions/{id}/resolve']['post']['requestBody']>['content']['application/json']['action'];
+export type ExceptionFilter = 'open' | 'resolved';
+
+export const STAFF_ACTIONS = ['write_off', 'reverse', 'accept'] as const satisfies readonly StaffAction[];
+export const EXCEPTION_FILTERS = ['open', 'resolved'] as const satisfies readonly ExceptionFilter[];
+
+/** States of the switch journal (a sale) and of the store-and-forward queue (a reversal or refund advice). */
+export const JOURNAL_STATES = ['open', 'approved', 'declined', 'unknown', 'unavailable', 'held', 'queued', 'acknowledged', 'rejected', 'dropped'] as const;
+export type JournalState = (typeof JOURNAL_STATES)[number];
 
 /**
- * The switch reconciliation API as this page uses it. Hand-written until the lead regenerates
- * `api/schema.d.ts` with the gateway routes (server/src/gateway/switch-recon/schemas.ts is the truth).
+ * The server's `platform_state` ('approved', 'rejected 13', 'acknowledged 2025-06-30', …): its
+ * leading state word, when known, for the page to translate, and what follows (a response code or a
+ * settlement date) as it is.
  */
-export const EXCEPTION_KINDS = ['missing_on_switch', 'missing_on_platform', 'amount_mismatch'] as const;
-export type ExceptionKind = (typeof EXCEPTION_KINDS)[number];
-export const STAFF_ACTIONS = ['write_off', 'reverse', 'accept'] as const;
-export type StaffAction = (typeof STAFF_ACTIONS)[number];
-export type ExceptionAction = StaffAction | 'paired';
-export const EXCEPTION_FILTERS = ['open', 'resolved'] as const;
-export type ExceptionFilter = (typeof EXCEPTION_FILTERS)[number];
-export type RecordType = 'SALE' | 'REFUND' | 'REVERSAL';
-
-export interface ReconFile {
-  id: string;
-  acquirer_id: string;
-  settlement_date: string;
-  line_count: number;
-  sale_count: number;
-  sale_amount: number;
-  refund_count: number;
-  refund_amount: number;
-  reversal_count: number;
-  reversal_amount: number;
-  net: number;
-  matched_count: number;
-  exception_count: number;
-  paired_count: number;
-  open_exceptions: number;
-  imported_by: string;
-  imported_at: number;
-  posted_at: number | null;
+export function splitPlatformState(value: string): { state: JournalState | undefined; rest: string; raw: string } {
+  const space = value.indexOf(' ');
+  const word = space < 0 ? value : value.slice(0, space);
+  const rest = space < 0 ? '' : value.slice(space + 1).trim();
+  const state = (JOURNAL_STATES as readonly string[]).includes(word) ? (word as JournalState) : undefined;
+  return { state, rest, raw: value };
 }
 
-export interface ReconException {
-  id: string;
-  file_id: string;
-  settlement_date: string;
-  kind: ExceptionKind;
-  type: RecordType;
-  rrn: string;
-  platform_txn_id: string | null;
-  platform_state: string | null;
-  line_no: number | null;
-  switch_amount: number | null;
-  platform_amount: number | null;
-  difference: number;
-  status: 'open' | 'resolving' | 'resolved';
-  action: ExceptionAction | null;
-  note: string | null;
-  settled_date: string | null;
-  carried: boolean;
-  created_at: number;
-}
-
-interface Page<T> {
-  items: T[];
-  total: number;
-}
-
-interface FetchInit {
-  params?: { query?: Record<string, string | number> };
-  body?: unknown;
-}
-interface FetchResult {
-  data?: unknown;
-  error?: unknown;
-  response: Response;
-}
-/** The typed client, minus the path types it does not know yet. */
-const raw = api as unknown as { GET(path: string, init?: FetchInit): Promise<FetchResult>; POST(path: string, init?: FetchInit): Promise<FetchResult> };
-const BASE = '/api/v1/gateway/switch-recon';
-
-export const listFiles = (limit: number, offset: number) => unwrapAs<Page<ReconFile>>(raw.GET(`${BASE}/files`, { params: { query: { limit, offset } } }));
+export const listFiles = (limit: number, offset: number) => unwrap(api.GET('/api/v1/gateway/switch-recon/files', { params: { query: { limit, offset } } }));
 
 export const listExceptions = (status: ExceptionFilter, fileId: string | undefined) =>
-  unwrapAs<Page<ReconException>>(raw.GET(`${BASE}/exceptions`, { params: { query: { status, limit: 1000, ...(fileId ? { file_id: fileId } : {}) } } }));
+  unwrap(api.GET('/api/v1/gateway/switch-recon/exceptions', { params: { query: { status, limit: 1000, ...(fileId ? { file_id: fileId } : {}) } } }));
 
 /** The file's text goes up as JSON {content}: the same bytes the switch wrote. */
-export const importFile = (content: string) => unwrapAs<{ file: ReconFile; created: boolean }>(raw.POST(`${BASE}/files`, { body: { content } }));
+export const importFile = (content: string): Promise<ImportResult> => unwrap(api.POST('/api/v1/gateway/switch-recon/files', { body: { content } }));
 
 export const resolveException = (id: string, action: StaffAction, note: string) =>
-  unwrapAs<ReconException>(raw.POST(`${BASE}/exceptions/${encodeURIComponent(id)}/resolve`, { body: { action, note } }));
+  unwrap(api.POST('/api/v1/gateway/switch-recon/exceptions/{id}/resolve', { params: { path: { id } }, body: { action, note } }));
 
 /** Which actions fit an exception: reverse only undoes our sale the switch never had. */
-export const actionsFor = (e: ReconException): StaffAction[] =>
+export const actionsFor = (e: Pick<ReconException, 'kind' | 'type' | 'platform_txn_id'>): StaffAction[] =>
   STAFF_ACTIONS.filter((a) => a !== 'reverse' || (e.kind === 'missing_on_switch' && e.type === 'SALE' && e.platform_txn_id !== null));
