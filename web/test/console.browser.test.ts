@@ -75,7 +75,8 @@ describe.skipIf(!HAVE_CHROMIUM)('staff console in Chromium', () => {
 
     await page.waitForURL('**/overview');
     await page.getByTestId('kpi-accounts').waitFor();
-    expect(await page.getByTestId('kpi-accounts').textContent()).toContain('4');
+    // The bank's six internal accounts (settlement, cash, fee income, suspense, switch and core clearing).
+    expect(await page.getByTestId('kpi-accounts').textContent()).toContain('6');
     await page.getByTestId('daily-chart').locator('canvas').first().waitFor();
     await page.getByTestId('balances-table').waitFor();
     expect(await page.getByTestId('balances-table').textContent()).toContain('库存现金');
