@@ -2,7 +2,7 @@ import '@fastify/swagger';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type, type Static } from '@sinclair/typebox';
 import { XiaoweiError } from '../platform/errors.js';
-import { newId } from '../platform/ids.js';
+import { IDEMPOTENCY_KEY, newId } from '../platform/ids.js';
 import { requireActor, type AccessPolicy, type Actor } from '../platform/http/actor.js';
 import { ACCOUNT_TYPES, TRANSFER_CODES, accountType, displayBalance } from './chart.js';
 import { LEDGER_CNY, TRANSFER_RESULT_TEXT, type Account, type Ledger, type Transfer } from './index.js';
@@ -11,7 +11,6 @@ const MAX_FEN = Number.MAX_SAFE_INTEGER;
 const Fen = Type.Integer({ minimum: 1, maximum: MAX_FEN, description: 'Amount in fen (分), a positive integer' });
 const AccountId = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9._:-]+$' });
 const Micros = Type.Integer({ minimum: 0, maximum: MAX_FEN, description: 'Microseconds since the Unix epoch' });
-export const IDEMPOTENCY_KEY = /^[A-Za-z0-9_-]{16,64}$/;
 
 const AccountView = Type.Object({
   id: Type.String(),

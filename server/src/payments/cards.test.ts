@@ -236,6 +236,24 @@ describe.each(DIALECTS)('card staff API on %s', (dialect) => {
     expect(JSON.stringify(audit)).not.toContain('135790');
   });
 
+  it('a keyed issue retried after a lost answer gets the same card, once; other fields under the key are refused', async () => {
+    const key = `card-issue-${dialect}-0001-retry`;
+    const body = { party_id: w.customerA, account_id: accountA, pin: '192837', per_txn_limit: 100_000, daily_limit: 300_000 };
+    const keyed = (payload: object, k = key) => h.app.inject({ method: 'POST', url: '/api/v1/cards', headers: auth(w.tokens.staffA, { 'idempotency-key': k }), payload });
+    const before = (await call(w.tokens.staffA, 'GET', `/cards?party_id=${w.customerA}`)).json<{ total: number }>().total;
+    const [a, b] = await Promise.all([keyed(body), keyed(body)]);
+    expect([a.statusCode, b.statusCode].sort()).toEqual([200, 201]);
+    const first = a.json<{ id: string; pan: string }>();
+    expect(b.json<{ id: string; pan: string }>()).toMatchObject({ id: first.id, pan: first.pan });
+    const again = await keyed(body);
+    expect(again.statusCode).toBe(200);
+    expect(again.json<{ id: string }>().id).toBe(first.id);
+    expect((await call(w.tokens.staffA, 'GET', `/cards?party_id=${w.customerA}`)).json<{ total: number }>().total).toBe(before + 1);
+    expectError(await keyed({ ...body, daily_limit: 400_000 }), 'card_request_conflict');
+    expectError(await keyed(body, 'short'), 'idempotency_key_invalid');
+    await call(w.tokens.staffA, 'PATCH', `/cards/${first.id}`, { status: 'closed' });
+  });
+
   it('refuses trivial PINs, foreign accounts, non-customers, other branches and bad limits with typed errors', async () => {
     const body = { party_id: w.customerA, account_id: accountA, pin: '246813' };
     for (const pin of ['000000', '123456', '1111', '654321', '121212'])

@@ -5,7 +5,7 @@
  * (for a staff re-print, never answered) and last four digits. The PIN is never stored, nor any
  * hash of it: only its IBM 3624 offset under the bank's PVK, computed inside the crypto service.
  */
-import { randomBytes, randomInt } from 'node:crypto';
+import { createHash, randomBytes, randomInt } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { CryptoService } from '../crypto/index.js';
 import { encipherFormat4 } from '../crypto/pin-block.js';
@@ -17,6 +17,7 @@ import { newId } from '../platform/ids.js';
 import type { Secrets } from '../platform/secrets.js';
 import { PAN_PURPOSE, findCardById, toCardRow, yymmAt, type CardRow } from './card-access.js';
 import type { PaymentsDb } from './contracts.js';
+import type { CardRequestTables } from './card-request-migration.js';
 import { CARD_PVK, payKey } from './pay-keys.js';
 
 /**
@@ -127,11 +128,27 @@ function checkLimits(perTxn: number, daily: number): void {
   if (perTxn > daily) throw new XiaoweiError('validation_failed', 'per_txn_limit must not exceed daily_limit');
 }
 
+type RequestDb = Kysely<CardRequestTables>;
+
+/** The card a keyed request already issued: the same card and PAN again, or 409 for other fields under the key. */
+async function replayCardRequest(deps: IssueDeps, orgId: string, clientKey: string, hash: string): Promise<{ card: CardRow; pan: string; replayed: true } | undefined> {
+  const prior = await (deps.db as RequestDb).selectFrom('pay_card_requests').selectAll().where('org_id', '=', orgId).where('client_key', '=', clientKey).executeTakeFirst();
+  if (!prior) return undefined;
+  if (prior.request_hash !== hash) throw new XiaoweiError('card_request_conflict');
+  const card = await findCardById(deps.db, prior.card_id);
+  if (!card) throw new Error(`card request ${clientKey}: card ${prior.card_id} is missing`);
+  return { card, pan: deps.secrets.decrypt(PAN_PURPOSE, card.pan_sealed), replayed: true };
+}
+
+class KeyTaken extends Error {}
+
 /**
  * Issues a card (the caller has checked the party is in the actor's scope). Answers the row and
- * the PAN: the only moment the PAN leaves the server in clear.
+ * the PAN: the only moment the PAN leaves the server in clear — or again to a retry of the same
+ * keyed request (`clientKey`, the Idempotency-Key), which gets the same card instead of a second
+ * one. The PIN is not part of the comparison (it is never kept): the first request's PIN stands.
  */
-export async function issueCard(deps: IssueDeps, input: IssueInput): Promise<{ card: CardRow; pan: string }> {
+export async function issueCard(deps: IssueDeps, input: IssueInput, clientKey?: string): Promise<{ card: CardRow; pan: string; replayed?: true }> {
   const problem = pinProblem(input.pin);
   if (problem) throw new XiaoweiError('card_pin_weak', problem);
   const perTxn = input.per_txn_limit ?? DEFAULT_PER_TXN_LIMIT;
@@ -142,6 +159,13 @@ export async function issueCard(deps: IssueDeps, input: IssueInput): Promise<{ c
   const [account] = await deps.ledger.lookupAccounts([input.account_id]);
   if (!account || account.code !== 2001 || account.owner_id !== party.id) throw new XiaoweiError('card_account_invalid');
 
+  const hash = createHash('sha256')
+    .update(JSON.stringify([party.id, account.id, perTxn, daily]))
+    .digest('hex');
+  if (clientKey) {
+    const replay = await replayCardRequest(deps, party.org_id, clientKey, hash);
+    if (replay) return replay;
+  }
   const db = deps.db as PaymentsDb;
   for (let attempt = 0; ; attempt++) {
     const pan = newPan();
@@ -169,12 +193,33 @@ export async function issueCard(deps: IssueDeps, input: IssueInput): Promise<{ c
       created_at: now,
       updated_at: now,
     };
-    const inserted = await db
-      .insertInto('pay_cards')
-      .values(row)
-      .onConflict((oc) => oc.column('pan_index').doNothing())
-      .executeTakeFirst();
-    if (Number(inserted.numInsertedOrUpdatedRows ?? 0) === 1) return { card: row, pan };
+    let inserted: boolean;
+    try {
+      inserted = await db.transaction().execute(async (trx) => {
+        const done = await trx
+          .insertInto('pay_cards')
+          .values(row)
+          .onConflict((oc) => oc.column('pan_index').doNothing())
+          .executeTakeFirst();
+        if (Number(done.numInsertedOrUpdatedRows ?? 0) !== 1) return false;
+        if (clientKey) {
+          const keyed = await (trx as unknown as RequestDb)
+            .insertInto('pay_card_requests')
+            .values({ org_id: party.org_id, client_key: clientKey, card_id: row.id, request_hash: hash, created_at: now })
+            .onConflict((oc) => oc.columns(['org_id', 'client_key']).doNothing())
+            .executeTakeFirst();
+          // The same key won by a concurrent request: this card is not issued (the transaction rolls back).
+          if (Number(keyed.numInsertedOrUpdatedRows ?? 0) !== 1) throw new KeyTaken();
+        }
+        return true;
+      });
+    } catch (error) {
+      if (!(error instanceof KeyTaken) || !clientKey) throw error;
+      const replay = await replayCardRequest(deps, party.org_id, clientKey, hash);
+      if (replay) return replay;
+      throw error;
+    }
+    if (inserted) return { card: row, pan };
     // One in a billion per existing card: draw another account sequence.
     if (attempt >= 5) throw new Error('could not draw an unused PAN');
   }

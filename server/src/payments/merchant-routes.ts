@@ -1,9 +1,11 @@
 import '@fastify/swagger';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
 import type { Kysely } from 'kysely';
 import { scopeHas } from '../identity/access.js';
 import type { IdentityTables } from '../identity/tables.js';
 import { XiaoweiError } from '../platform/errors.js';
+import { IDEMPOTENCY_KEY } from '../platform/ids.js';
 import { requireActor, type Actor } from '../platform/http/actor.js';
 import { findCardById, type CardRow } from './card-access.js';
 import { cardView, issueCard, listCards, resetCardPin, updateCard } from './cards.js';
@@ -272,18 +274,22 @@ export const merchantRoutes: FastifyPluginAsyncTypebox<PaymentsDeps> = async (ap
         summary: 'Issue a debit card 发卡',
         description:
           'The answer carries the full PAN this once. The PIN is turned into an IBM 3624 offset inside the crypto service and never stored. ' +
-          '应答中的完整卡号仅返回这一次；密码仅以 IBM 3624 偏移值保存。',
+          'With an Idempotency-Key, a retry of the same request (after a lost answer) gets the same card again (200) instead of a second card. ' +
+          '应答中的完整卡号仅返回这一次；密码仅以 IBM 3624 偏移值保存。携带 Idempotency-Key 时，同一请求重试（应答丢失后）返回同一张卡（200），不会重复发卡。',
+        headers: Type.Object({ 'idempotency-key': Type.Optional(Type.String()) }),
         body: S.NewCardBody,
-        response: { 201: S.IssuedCard },
+        response: { 200: S.IssuedCard, 201: S.IssuedCard },
       },
     },
     async (request, reply) => {
       const actor = requireActor(request);
       requireStaff(actor);
+      const key = request.headers['idempotency-key'];
+      if (key !== undefined && !IDEMPOTENCY_KEY.test(key)) throw new XiaoweiError('idempotency_key_invalid');
       await partyInScope(actor, request.body.party_id, 'card_party_invalid');
-      const { card, pan } = await issueCard(deps, request.body);
+      const { card, pan, replayed } = await issueCard(deps, request.body, key);
       request.auditTarget = card.id;
-      return reply.status(201).send({ ...cardView(card), pan });
+      return reply.status(replayed ? 200 : 201).send({ ...cardView(card), pan });
     },
   );
 

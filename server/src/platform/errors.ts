@@ -163,6 +163,11 @@ export const ERRORS = {
   },
   card_party_invalid: { status: 422, zh: '持卡人须为您管辖范围内的客户', en: 'The cardholder must be a customer party within your scope' },
   card_pin_weak: { status: 400, zh: '密码过于简单：{detail}', en: 'The PIN is too easy to guess: {detail}' },
+  card_request_conflict: {
+    status: 409,
+    zh: '该请求号已用于另一次发卡（持卡人、账户或限额不同）',
+    en: 'This request key was used for another card issue (other holder, account or limits)',
+  },
   card_status_invalid: { status: 409, zh: '卡片当前状态（{detail}）不允许此操作', en: 'The card’s state ({detail}) does not allow this' },
   // — payments: terminal transaction engine, batches (owner: engine part)
   payment_transaction_not_found: { status: 404, zh: '交易不存在', en: 'No such transaction' },

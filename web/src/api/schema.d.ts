@@ -6154,12 +6154,14 @@ export interface paths {
         put?: never;
         /**
          * Issue a debit card 发卡
-         * @description The answer carries the full PAN this once. The PIN is turned into an IBM 3624 offset inside the crypto service and never stored. 应答中的完整卡号仅返回这一次；密码仅以 IBM 3624 偏移值保存。
+         * @description The answer carries the full PAN this once. The PIN is turned into an IBM 3624 offset inside the crypto service and never stored. With an Idempotency-Key, a retry of the same request (after a lost answer) gets the same card again (200) instead of a second card. 应答中的完整卡号仅返回这一次；密码仅以 IBM 3624 偏移值保存。携带 Idempotency-Key 时，同一请求重试（应答丢失后）返回同一张卡（200），不会重复发卡。
          */
         post: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    "idempotency-key"?: string;
+                };
                 path?: never;
                 cookie?: never;
             };
@@ -6178,6 +6180,43 @@ export interface paths {
                 };
             };
             responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            /** @description Stands for the PAN outside the card table 卡号令牌 */
+                            token: string;
+                            bin: string;
+                            last4: string;
+                            /** @description YYMM 有效期 */
+                            expiry: string;
+                            /**
+                             * @description active 正常, blocked 冻结, lost 挂失, closed 注销
+                             * @enum {string}
+                             */
+                            status: "active" | "blocked" | "lost" | "closed";
+                            party_id: string;
+                            org_id: string;
+                            account_id: string;
+                            /** @description Consecutive wrong PINs (3 = locked) 连续密码错误次数 */
+                            pin_tries: number;
+                            /** @description fen per business day 日累计限额（分） */
+                            daily_limit: number;
+                            /** @description fen 单笔限额（分） */
+                            per_txn_limit: number;
+                            /** @description Microseconds since the Unix epoch */
+                            created_at: number;
+                            /** @description Microseconds since the Unix epoch */
+                            updated_at: number;
+                            /** @description The full card number, answered this once only 完整卡号（仅此一次返回） */
+                            pan: string;
+                        };
+                    };
+                };
                 /** @description Default Response */
                 201: {
                     headers: {

@@ -5,6 +5,7 @@ import { posDukptMigration } from '../../gateway/acquirer/dukpt-migration.js';
 import { switchMigration } from '../../gateway/switch/migration.js';
 import { switchReconMigration } from '../../gateway/switch-recon/migration.js';
 import { engineMigration } from '../../payments/engine-migration.js';
+import { cardRequestMigration } from '../../payments/card-request-migration.js';
 import { paymentsMigration } from '../../payments/migration.js';
 import { payoutMigration } from '../../payments/payout-migration.js';
 import { qrMigration } from '../../payments/qr-migration.js';
@@ -241,6 +242,7 @@ class StaticProvider implements MigrationProvider {
       '0015-gateway-core': coreMigration(this.dialect),
       '0016-payments-core-payout': payoutMigration(this.dialect),
       '0017-gateway-pos-dukpt': posDukptMigration(this.dialect),
+      '0018-payments-card-requests': cardRequestMigration(this.dialect),
     };
   }
 }

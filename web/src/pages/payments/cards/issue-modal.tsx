@@ -38,6 +38,8 @@ export function IssueModal({ open, onClose, onDone }: { open: boolean; onClose: 
   const party = Form.useWatch('party_id', form);
   const [busy, setBusy] = useState(false);
   const [issued, setIssued] = useState<IssuedCard>();
+  // One key per card being issued: a retry after a lost answer gets the same card, not a second one.
+  const [requestKey, setRequestKey] = useState(() => crypto.randomUUID());
   const accounts = useRequest(
     async () =>
       party
@@ -51,6 +53,7 @@ export function IssueModal({ open, onClose, onDone }: { open: boolean; onClose: 
     try {
       const card = await unwrap(
         api.POST('/api/v1/cards', {
+          params: { header: { 'idempotency-key': requestKey } },
           body: {
             party_id: v.party_id,
             account_id: v.account_id,
@@ -61,6 +64,7 @@ export function IssueModal({ open, onClose, onDone }: { open: boolean; onClose: 
         }),
       );
       form.resetFields();
+      setRequestKey(crypto.randomUUID());
       setIssued(card);
       onDone();
     } catch (caught) {
