@@ -18,7 +18,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
@@ -37,6 +36,7 @@ import { BANK_ACCOUNTS, bootstrap } from '../../server/src/seed/bootstrap.js';
 import { SIM_TEST_ZMK_COMPONENTS, seededCards } from '../../server/src/gateway/switch-sim/index.js';
 import { percentile } from '../../server/src/terminals/simulator.js';
 import type { IsoLoadConfig, IsoLoadResult } from './iso-load.js';
+import { Api, cpuMs, freePort, median, round, sleep } from './support.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const env = (name: string, fallback: number): number => {
@@ -72,35 +72,8 @@ export interface IsoE2eFigures {
   iso_e2e_books_match: boolean;
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-const round = (v: number, digits = 1): number => Math.round(v * 10 ** digits) / 10 ** digits;
-const median = (values: number[]): number => {
-  const s = [...values].sort((a, b) => a - b);
-  return s.length === 0 ? 0 : s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-    srv.on('error', reject);
-  });
-}
 
-/** CPU time (user + system) a process has used so far, in ms (from /proc; clock ticks of 10 ms). */
-function cpuMs(pid: number | undefined): number {
-  if (pid === undefined) return 0;
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) * 10;
-  } catch {
-    return 0;
-  }
-}
 
 /** Starts `xiaowei <args>` and resolves once a stdout line contains `ready`. */
 function startCli(args: string[], extraEnv: Record<string, string>, ready: string): Promise<ChildProcess> {
@@ -134,22 +107,6 @@ async function stop(child: ChildProcess): Promise<void> {
   }
 }
 
-class Api {
-  constructor(
-    private readonly base: string,
-    private readonly token: string,
-  ) {}
-  async call<T = unknown>(method: string, url: string, body?: unknown): Promise<T> {
-    const res = await fetch(`${this.base}/api/v1${url}`, {
-      method,
-      headers: { authorization: `Bearer ${this.token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-    });
-    const text = await res.text();
-    if (!res.ok) throw new Error(`${method} ${url} → ${res.status} ${text.slice(0, 300)}`);
-    return (text ? JSON.parse(text) : null) as T;
-  }
-}
 
 /** The bank, an administrator with a known password and TOTP secret, merchant parties — straight into the database. */
 async function prepare(url: string, dataDir: string): Promise<{ bankId: string; totpSecret: string; merchants: string[] }> {

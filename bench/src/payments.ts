@@ -29,7 +29,6 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
@@ -52,6 +51,7 @@ import { percentile } from '../../server/src/terminals/simulator.js';
 import { pinProblem } from '../../server/src/payments/cards.js';
 import { provisionSimulatedTerminals } from '../../server/src/terminals/simulator-provision.js';
 import type { LoaderCard, LoaderConfig, LoaderTerminal, MerchantTally, RunCommand, RunResult } from './payments-load.js';
+import { Api, cpuMs, freePort, median, round, sleep } from './support.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const env = (name: string, fallback: number): number => {
@@ -86,19 +86,7 @@ const PG_URL = PG_ADMIN.replace(/\/[^/]*$/, `/${PG_DB}`);
 
 const t0 = Date.now();
 const log = (line: string): void => console.log(`[${((Date.now() - t0) / 1000).toFixed(1)} s] ${line}`);
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-const round = (v: number, digits = 1): number => Math.round(v * 10 ** digits) / 10 ** digits;
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-    srv.on('error', reject);
-  });
-}
 
 async function adminSql(statement: string): Promise<void> {
   const client = new pg.Client({ connectionString: PG_ADMIN });
@@ -236,34 +224,7 @@ async function stopServer(server: Server): Promise<void> {
   }
 }
 
-/** CPU time (user + system) a process has used so far, in ms (from /proc; clock ticks of 10 ms). */
-function cpuMs(pid: number | undefined): number {
-  if (pid === undefined) return 0;
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) * 10;
-  } catch {
-    return 0;
-  }
-}
 
-class Api {
-  constructor(
-    private readonly base: string,
-    private readonly token: string,
-  ) {}
-  async call<T = unknown>(method: string, url: string, body?: unknown): Promise<T> {
-    const res = await fetch(`${this.base}/api/v1${url}`, {
-      method,
-      headers: { authorization: `Bearer ${this.token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-    });
-    const text = await res.text();
-    if (!res.ok) throw new Error(`${method} ${url} → ${res.status} ${text.slice(0, 300)}`);
-    return (text ? JSON.parse(text) : null) as T;
-  }
-}
 
 async function login(url: string, totpSecret: string): Promise<Api> {
   const res = await fetch(`${url}/api/v1/auth/login`, {
@@ -386,10 +347,6 @@ function addTallies(tallies: Map<string, MerchantTally>, r: RunResult): void {
   }
 }
 
-const median = (values: number[]): number => {
-  const s = [...values].sort((a, b) => a - b);
-  return s.length === 0 ? 0 : s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
 
 /** Runs one closed-loop load on every loader at once and cuts the answers into windows. */
 async function measure(loaders: Loader[], servers: Server[], set: string, tag: string, tallies: Map<string, MerchantTally>, op: 'sale' | 'echo'): Promise<RunFigures> {

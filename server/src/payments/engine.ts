@@ -328,6 +328,28 @@ async function offUsPin(deps: PaymentsDeps, req: TerminalRequest, pinBlock: stri
   return key ? { block: Buffer.from(pinBlock, 'hex'), key, format: req.pin?.format ?? 4 } : undefined;
 }
 
+/** What the switch is asked, for a sale or a balance inquiry (the claim's id and time are added at the call). */
+async function offUsRequest(
+  deps: PaymentsDeps,
+  req: TerminalRequest,
+  kind: OffUsRequest['kind'],
+  input: { amount: number; card: CardInput; pinBlock?: string | undefined },
+  merchant: LoadedMerchant,
+): Promise<Omit<OffUsRequest, 'txnId' | 'at'>> {
+  return {
+    kind,
+    pan: input.card.pan,
+    expiry: input.card.expiry,
+    amount: input.amount,
+    pin: await offUsPin(deps, req, input.pinBlock),
+    terminalId: req.terminal.terminal_id,
+    merchantPartyId: req.terminal.owner_party_id,
+    terminalRef: req.refs?.terminal,
+    merchantRef: req.refs?.merchant,
+    mcc: merchant.mcc,
+  };
+}
+
 /**
  * A sale with another bank's card: our risk rules still run (on the merchant and terminal: we
  * know no card or account of it), a review outcome declines ('59': the switch's approval cannot
@@ -352,18 +374,7 @@ async function offUsPayment(
   return {
     proceed: { ...patch, ...shaped, risk: riskJson },
     risk: ctx,
-    offUs: {
-      kind: 'sale',
-      pan: input.card.pan,
-      expiry: input.card.expiry,
-      amount: input.amount,
-      pin: await offUsPin(deps, req, input.pinBlock),
-      terminalId: req.terminal.terminal_id,
-      merchantPartyId: req.terminal.owner_party_id,
-      terminalRef: req.refs?.terminal,
-      merchantRef: req.refs?.merchant,
-      mcc: merchant.mcc,
-    },
+    offUs: await offUsRequest(deps, req, 'sale', input, merchant),
   };
 }
 
@@ -414,20 +425,8 @@ export function balance(deps: PaymentsDeps, req: TerminalRequest, input: { clien
     const checked = await checkCard(deps, req, input.card, input.pinBlock);
     if (!checked.card && checked.code === '91' && deps.offUs) {
       // Moves nothing: asked of the switch directly, nothing to reverse if the answer is lost.
-      const answer = await deps.offUs.authorize({
-        txnId: base.id,
-        kind: 'balance',
-        pan: input.card.pan,
-        expiry: input.card.expiry,
-        amount: 0,
-        pin: await offUsPin(deps, req, input.pinBlock),
-        terminalId: req.terminal.terminal_id,
-        merchantPartyId: req.terminal.owner_party_id,
-        terminalRef: req.refs?.terminal,
-        merchantRef: req.refs?.merchant,
-        mcc: merchant.mcc,
-        at: base.created_at,
-      });
+      const ask = await offUsRequest(deps, req, 'balance', { ...input, amount: 0 }, merchant);
+      const answer = await deps.offUs.authorize({ ...ask, txnId: base.id, at: base.created_at });
       const patch = { card_last4: input.card.pan.slice(-4), account_id: SWITCH_CLEARING };
       if (answer.outcome === 'answered' && answer.code === '00') return { final: '00', patch, ...(answer.balance === undefined ? {} : { balance: answer.balance }) };
       return { final: offUsDeclineCode(answer), patch };
