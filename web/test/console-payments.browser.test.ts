@@ -236,13 +236,23 @@ describe.skipIf(!HAVE_CHROMIUM)('payments and risk pages of the console in Chrom
   it('blocks and unblocks a card and resets its PIN from the row’s actions', async () => {
     const last4 = pan.slice(-4);
     const status = page.locator('tr', { has: page.getByTestId(`card-row-${last4}`) }).getByTestId('card-status');
+    // Confirms and waits until the dialog is gone: on a loaded machine a click during the dialog's
+    // opening animation was seen not to reach the button (CI), leaving the dialog over the page.
+    const confirm = async (): Promise<void> => {
+      const ok = page.getByTestId('card-status-confirm');
+      await ok.waitFor();
+      await poll(async () => {
+        if (await ok.isVisible()) await ok.click({ timeout: 2_000 }).catch(() => undefined);
+        return ok.count();
+      }).toBe(0);
+    };
     await page.getByTestId(`card-actions-${last4}`).click();
     await page.getByTestId('card-action-blocked').click();
-    await page.getByTestId('card-status-confirm').click();
+    await confirm();
     await poll(() => status.textContent()).toBe('冻结');
     await page.getByTestId(`card-actions-${last4}`).click();
     await page.getByTestId('card-action-active').click();
-    await page.getByTestId('card-status-confirm').click();
+    await confirm();
     await poll(() => status.textContent()).toBe('正常');
     await page.getByTestId(`card-actions-${last4}`).click();
     await page.getByTestId('card-action-pin').click();
