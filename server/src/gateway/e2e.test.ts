@@ -21,20 +21,10 @@ import { PosClient, type PosResult } from './acquirer/pos-client.js';
 import { registerPos } from './acquirer/test-support.js';
 import { importSettlementFile } from './switch-recon/index.js';
 import type { SwitchTables } from './switch/tables.js';
-import { connectLink, startTestSwitch, type TestSwitch } from './switch/test-support.js';
+import { connectLink, startTestSwitch, type TestSwitch, waitFor } from './switch/test-support.js';
 
 const ACQUIRER = '04581000';
 const SALES = 90;
-
-async function waitFor<T>(read: () => Promise<T>, done: (v: T) => boolean, what: string, ms = 30_000): Promise<T> {
-  const until = Date.now() + ms;
-  for (;;) {
-    const v = await read();
-    if (done(v)) return v;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(v)}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe.each(DIALECTS)('POS → host → engine → switch over TCP with a faulty switch (%s)', (dialect) => {
   let sw: TestSwitch;
@@ -113,6 +103,7 @@ describe.each(DIALECTS)('POS → host → engine → switch over TCP with a faul
       () => db().selectFrom('gw_saf').select(['state', 'kind']).where('state', 'not in', ['acknowledged', 'dropped']).execute(),
       (rows) => rows.length === 0,
       'store and forward to drain',
+      30_000,
     );
     expect(pending).toEqual([]);
     const saf = await db().selectFrom('gw_saf').select(['kind', 'state', 'attempts']).execute();

@@ -15,23 +15,13 @@ import { setupPaymentsWorld, type PaymentsWorld } from '../../payments/test-supp
 import { BANK_ACCOUNTS } from '../../seed/bootstrap.js';
 import type { SimCard } from '../switch-sim/index.js';
 import type { SwitchTables } from '../switch/tables.js';
-import { connectLink, startTestSwitch, type TestSwitch } from '../switch/test-support.js';
+import { connectLink, startTestSwitch, type TestSwitch, waitFor } from '../switch/test-support.js';
 import { listExceptions } from './exceptions.js';
 import { importSettlementFile } from './recon.js';
 
 const ACQUIRER = '04581000';
 let seq = 0;
 const cid = (p: string): string => `${p}-${process.pid}-${++seq}`;
-
-async function waitFor<T>(read: () => Promise<T>, done: (v: T) => boolean, what: string, ms = 15_000): Promise<T> {
-  const until = Date.now() + ms;
-  for (;;) {
-    const v = await read();
-    if (done(v)) return v;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe.each(DIALECTS)('switch reconciliation end to end with the simulator (%s)', (dialect) => {
   let sw: TestSwitch;

@@ -14,21 +14,11 @@ import { newId } from '../../platform/ids.js';
 import type { SimCard } from '../switch-sim/index.js';
 import type { SwitchLink } from './link.js';
 import { PAN_PURPOSE, type SafRow, type SwitchTables, type SwitchTxnRow } from './tables.js';
-import { connectLink, startTestSwitch, type TestSwitch } from './test-support.js';
+import { connectLink, startTestSwitch, type TestSwitch, waitFor } from './test-support.js';
 
 const TIMEOUT_MS = 1_500;
 const SAF_RETRY_MS = 200;
 const TPK_HEX = '00112233445566778899AABBCCDDEEFF';
-
-async function waitFor<T>(read: () => Promise<T>, done: (v: T) => boolean, what: string, ms = 15_000): Promise<T> {
-  const until = Date.now() + ms;
-  for (;;) {
-    const v = await read();
-    if (done(v)) return v;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(v)}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe.each(DIALECTS)('switch link against the simulator (%s)', (dialect) => {
   let sw: TestSwitch;

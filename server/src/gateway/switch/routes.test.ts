@@ -11,19 +11,9 @@ import type { OffUsRequest } from '../../payments/contracts.js';
 import { newId } from '../../platform/ids.js';
 import { createSwitchLink, type SwitchLink } from './link.js';
 import type { SwitchTables } from './tables.js';
-import { startTestSwitch, type TestSwitch } from './test-support.js';
+import { startTestSwitch, type TestSwitch, waitFor } from './test-support.js';
 
 const STATUS = '/api/v1/gateway/switch';
-
-async function waitFor<T>(read: () => Promise<T>, done: (v: T) => boolean, what: string, ms = 15_000): Promise<T> {
-  const until = Date.now() + ms;
-  for (;;) {
-    const v = await read();
-    if (done(v)) return v;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(v)}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe.each(DIALECTS)('switch link routes and life cycle (%s)', (dialect) => {
   let sw: TestSwitch;

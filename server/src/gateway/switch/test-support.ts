@@ -74,3 +74,14 @@ export async function connectLink(h: LinkHarness, components: readonly string[],
   await link.whenReady(timeoutMs);
   return link;
 }
+
+/** Reads until `done` says yes, every 50 ms, failing after `ms` with what it waited for and the last value. */
+export async function waitFor<T>(read: () => Promise<T>, done: (v: T) => boolean, what: string, ms = 15_000): Promise<T> {
+  const until = Date.now() + ms;
+  for (;;) {
+    const v = await read();
+    if (done(v)) return v;
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(v)}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
