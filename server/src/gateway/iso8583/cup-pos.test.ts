@@ -3,9 +3,24 @@
  * and unpacks back to itself; hand-built byte arrays pin down the encodings field by field; and a
  * property checks the round trip for random messages drawn from the spec.
  */
+import { execFileSync } from 'node:child_process';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { CUP_POS, compileSpec, getString, getSubfields, getTlv, locateFields, pack, tlvValue, unpack, type Message } from './index.js';
+import {
+  CUP_POS,
+  Iso8583Error,
+  compileSpec,
+  getString,
+  getSubfields,
+  getTlv,
+  locateFields,
+  pack,
+  tlvValue,
+  unpack,
+  type FieldValue,
+  type Message,
+} from './index.js';
+import { dispatchSource } from './codec.js';
 import { messageArb } from './test-support/arbitrary.js';
 import { CUP_MESSAGES, PAN, PIN_BLOCK, TRACK2, chipSaleRequest } from './test-support/cup-samples.js';
 
@@ -188,5 +203,100 @@ describe('locateFields', () => {
 describe('compileSpec', () => {
   it('compiles once per spec object', () => {
     expect(compileSpec(CUP_POS)).toBe(compileSpec(CUP_POS));
+  });
+});
+
+describe('generated field loops', () => {
+  it('put nothing but field numbers into the generated source', () => {
+    expect(dispatchSource([2, 64])).toContain('case 64: pos = e64(values[64], out, pos); break;');
+    for (const bad of [1, 129, 2.5, Number.NaN]) expect(() => dispatchSource([2, bad])).toThrow(/not a field number/);
+  });
+
+  it('without code generation (--disallow-code-generation-from-strings) the codec gives the same bytes, values and errors', () => {
+    // Everything observable of pack, unpack and locateFields, on good and malformed bytes.
+    const probe = `
+      import { CUP_POS, pack, unpack, locateFields } from ${JSON.stringify(new URL('./index.ts', import.meta.url).pathname)};
+      import { CUP_MESSAGES } from ${JSON.stringify(new URL('./test-support/cup-samples.ts', import.meta.url).pathname)};
+      const seen = (f) => { try { const v = f(); return v instanceof Buffer ? v.toString('hex') : v; } catch (e) { return [e.code, e.field, e.offset, e.message]; } };
+      const out = [];
+      for (const build of Object.values(CUP_MESSAGES)) {
+        const bytes = pack(CUP_POS, build());
+        const m = unpack(CUP_POS, bytes);
+        out.push(bytes.toString('hex'), pack(CUP_POS, m).equals(bytes), locateFields(CUP_POS, bytes));
+        out.push(seen(() => unpack(CUP_POS, bytes.subarray(0, bytes.length - 9))));
+        const unknown = Buffer.from(bytes); unknown[13] |= 0x08; // bit 5: not a CUP field
+        out.push(seen(() => unpack(CUP_POS, unknown)));
+      }
+      out.push(seen(() => pack(CUP_POS, { ...CUP_MESSAGES['sale request 0200 (chip)'](), fields: new Map([[5, '1']]) })));
+      let codegen = true;
+      try { new Function(''); } catch { codegen = false; }
+      console.log(JSON.stringify({ codegen, out }));
+    `;
+    const child = execFileSync(
+      process.execPath,
+      ['--disallow-code-generation-from-strings', '--import', 'tsx', '--input-type=module', '-e', probe],
+      {
+        encoding: 'utf8',
+      },
+    );
+    const here = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', probe], { encoding: 'utf8' });
+    const [without, generated] = [JSON.parse(child), JSON.parse(here)] as { codegen: boolean; out: unknown[] }[];
+    expect([without!.codegen, generated!.codegen]).toEqual([false, true]);
+    expect(without!.out).toEqual(generated!.out);
+    expect(JSON.stringify(generated!.out)).toContain('unknown_field');
+    expect(JSON.stringify(generated!.out)).toContain('short_buffer');
+  });
+});
+
+describe('pack output: views of shared slabs', () => {
+  const builds = Object.values(CUP_MESSAGES);
+
+  it('a packed message never changes when more are packed, across many slabs', () => {
+    // ~3,000 messages of up to ~300 bytes fill a dozen 64 KiB slabs; every one is kept.
+    const kept: { bytes: Buffer; copy: Buffer }[] = [];
+    for (let i = 0; i < 3_000; i++) {
+      const bytes = pack(CUP_POS, builds[i % builds.length]!());
+      kept.push({ bytes, copy: Buffer.from(bytes) });
+    }
+    for (const { bytes, copy } of kept) expect(bytes.equals(copy)).toBe(true);
+    // No two results share a byte: writing into one leaves its neighbours alone.
+    const [a, b] = [kept[10]!.bytes, kept[11]!.bytes];
+    if (a.buffer === b.buffer) expect(a.byteOffset + a.length <= b.byteOffset || b.byteOffset + b.length <= a.byteOffset).toBe(true);
+    a.fill(0xee);
+    expect(b.equals(kept[11]!.copy)).toBe(true);
+  });
+
+  it('a message whose bound exceeds what is left of a slab moves with its header to a new one', () => {
+    // Field 62 allows 512 bytes and 59 999 characters: a message with both has a bound of ~1.5 KiB.
+    const big: Message = {
+      ...CUP_MESSAGES['sign-on request 0800']!(),
+      fields: new Map<number, FieldValue>([
+        [11, '000001'],
+        [59, 'x'.repeat(999)],
+        [62, Buffer.alloc(512, 0xab)],
+      ]),
+    };
+    const small = chipSaleRequest();
+    const kept: { bytes: Buffer; copy: Buffer; message: Message }[] = [];
+    for (let i = 0; i < 600; i++) {
+      const message = i % 3 === 0 ? big : small;
+      const bytes = pack(CUP_POS, message);
+      kept.push({ bytes, copy: Buffer.from(bytes), message });
+    }
+    for (const { bytes, copy, message } of kept) {
+      expect(bytes.equals(copy)).toBe(true);
+      expect(unpack(CUP_POS, bytes)).toEqual(message);
+    }
+  });
+
+  it('a failed pack leaves the messages packed before and after it intact', () => {
+    const before = pack(CUP_POS, chipSaleRequest());
+    const copy = Buffer.from(before);
+    const bad = chipSaleRequest();
+    bad.fields.set(4, '12345X789012');
+    expect(() => pack(CUP_POS, bad)).toThrow(Iso8583Error);
+    const after = pack(CUP_POS, chipSaleRequest());
+    expect(before.equals(copy)).toBe(true);
+    expect(after.equals(copy)).toBe(true);
   });
 });

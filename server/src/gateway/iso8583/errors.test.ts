@@ -106,6 +106,27 @@ describe('unpack: malformed bytes', () => {
     expectError(() => unpack(CUP_POS, hex(`${HEAD} 020A 0000000000000000`)), 'not_numeric', 0);
   });
 
+  it('a non-digit in an odd-length BCD field: the first bad byte is named, whichever side the pad is on', () => {
+    // Field 2 (19 digits, left-justified: the pad is the last low nibble) and 23 (3 digits,
+    // right-justified: the pad is the first high nibble, never checked).
+    const pan = Buffer.from(sale);
+    pan[at(2).dataStart + 3] = 0x1a;
+    pan[at(2).end - 1] = 0xa0;
+    expect(expectError(() => unpack(CUP_POS, pan), 'not_numeric', 2).offset).toBe(at(2).dataStart + 3);
+    const last = Buffer.from(sale);
+    last[at(2).end - 1] = 0xa0;
+    expect(expectError(() => unpack(CUP_POS, last), 'not_numeric', 2).offset).toBe(at(2).end - 1);
+    const padOnly = Buffer.from(sale);
+    padOnly[at(2).end - 1] = 0x3f; // the pad nibble's value is not checked
+    expect(unpack(CUP_POS, padOnly).fields.get(2)).toBe(PAN);
+    const chip = Buffer.from(pack(CUP_POS, chipSaleRequest()));
+    const csn = locateFields(CUP_POS, chip).find((s) => s.field === 23)!;
+    chip[csn.start] = 0xf0; // pad nibble F, digit 0
+    expect(unpack(CUP_POS, chip).fields.get(23)).toBe('001');
+    chip[csn.start] = 0x0b;
+    expect(expectError(() => unpack(CUP_POS, chip), 'not_numeric', 23).offset).toBe(csn.start);
+  });
+
   it('non-hex in a hex bitmap or a hex binary field', () => {
     expectError(() => unpack(ASCII, ascii('0200G000000000000000')), 'bad_hex', 1);
     expectError(() => unpack(ASCII, ascii(`0200${bitmap(52)}0123456789ABCDEZ`)), 'bad_hex', 52);

@@ -18,6 +18,8 @@ function tlvError(site: Iso8583ErrorSite, detail: string, offset: number, tag?: 
 /** Parses buf[start, end) into data objects; values are views of `buf` (the caller's private copy). */
 export function decodeTlv(buf: Buffer, start: number, end: number, site: Iso8583ErrorSite): TlvData {
   const out: TlvData = [];
+  const memory = buf.buffer;
+  const base = buf.byteOffset;
   let p = start;
   while (p < end) {
     const tagAt = p;
@@ -47,7 +49,7 @@ export function decodeTlv(buf: Buffer, start: number, end: number, site: Iso8583
     }
     if (p + len > end) throw tlvError(site, 'value runs past the field', p, tag);
     // Buffer.from(arrayBuffer, offset, length) is a view like subarray, at two thirds of the cost.
-    out.push({ tag, value: Buffer.from(buf.buffer, buf.byteOffset + p, len) });
+    out.push({ tag, value: Buffer.from(memory, base + p, len) });
     p += len;
   }
   return out;
@@ -55,38 +57,29 @@ export function decodeTlv(buf: Buffer, start: number, end: number, site: Iso8583
 
 /**
  * Tag key → its bytes as a number (one byte: the byte; two bytes: 0x10000 | t0 << 8 | t1), or -1
- * when the key is not a well-formed tag. Cached: field 55 uses a few dozen distinct tags, and the
- * cache holds only valid ones (at most 256 + 2^15 keys).
+ * when the key is not a well-formed tag. Four table lookups: cheaper than any cache.
  */
-const TAG_CACHE = new Map<string, number>();
-
 function parseTag(key: string): number {
-  if (key.length !== 2 && key.length !== 4) return -1;
+  const n = key.length;
+  if (n !== 2 && n !== 4) return -1;
   let v = 0;
-  for (let i = 0; i < key.length; i++) {
+  for (let i = 0; i < n; i++) {
     const c = key.charCodeAt(i);
     // Upper case only: decoding renders upper case, so only that round-trips.
     if (c >= 0x61) return -1;
-    const h = HEX_VALUE[c & 0xff]!;
-    if (h < 0 || c > 0xff) return -1;
+    const h = HEX_VALUE[c]!;
+    if (h < 0) return -1;
     v = (v << 4) | h;
   }
-  if (key.length === 2) return (v & 0x1f) === 0x1f ? -1 : v;
+  if (n === 2) return (v & 0x1f) === 0x1f ? -1 : v;
   const t0 = v >> 8;
   const t1 = v & 0xff;
   return (t0 & 0x1f) === 0x1f && (t1 & 0x80) === 0 ? 0x10000 | v : -1;
 }
 
 function tagOf(key: unknown, site: Iso8583ErrorSite): number {
-  if (typeof key === 'string') {
-    const hit = TAG_CACHE.get(key);
-    if (hit !== undefined) return hit;
-    const t = parseTag(key);
-    if (t >= 0) {
-      TAG_CACHE.set(key, t);
-      return t;
-    }
-  }
+  const t = typeof key === 'string' ? parseTag(key) : -1;
+  if (t >= 0) return t;
   throw new Iso8583Error('bad_tlv', { ...site, detail: 'a tag must be 2 or 4 upper-case hex digits of a 1- or 2-byte BER tag' });
 }
 
