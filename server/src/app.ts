@@ -106,8 +106,8 @@ export async function buildApp(options: BuildOptions): Promise<Xiaowei> {
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
   const db = database.kysely as Kysely<IdentityTables>;
-  const auditLog = new AuditLog(db);
-  installAuth(app, { db, secrets, ttlSeconds: config.XIAOWEI_SESSION_TTL_S }, auditLog);
+  const auditLog = new AuditLog(db, database.sqlite);
+  installAuth(app, { db, secrets, ttlSeconds: config.XIAOWEI_SESSION_TTL_S, sqlite: database.sqlite }, auditLog);
   const crypto = createCryptoService(secrets, { lmkVersion: config.XIAOWEI_LMK_VERSION });
   const terminals = createTerminals({ db: database, secrets, crypto, config });
   terminals.installAuth(app);

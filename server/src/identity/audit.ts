@@ -1,4 +1,7 @@
+import type BetterSqlite3 from 'better-sqlite3';
 import type { Kysely } from 'kysely';
+import type { RowNote } from '../platform/db/row-note.js';
+import { WalSync } from '../platform/db/wal-sync.js';
 import { newId } from '../platform/ids.js';
 import { toSafeInt } from '../platform/int.js';
 import type { IdentityTables } from './tables.js';
@@ -29,19 +32,45 @@ function row(e: AuditEntry): IdentityTables['audit_log'] {
   };
 }
 
+/** An entry as a row for another domain's transaction (the ledger's group commit), so it commits with the action. */
+export function auditRowNote(e: AuditEntry): RowNote {
+  return { table: 'audit_log', row: row(e) };
+}
+
 /** Rows per insert statement (10 columns each, well under SQLite's bound-parameter limit). */
 const AUDIT_CHUNK = 500;
+
+type AuditRow = IdentityTables['audit_log'];
 
 /**
  * The audit log writer. Entries written in the same tick share one durable insert, so a busy
  * counter costs one disk flush per batch rather than one per action; each caller's promise
  * resolves once its entry is stored. Details must never hold a secret (pass ids, not values).
+ *
+ * On SQLite (given the raw connection) the insert commits without a sync of its own and waits for
+ * the shared WAL sync (ADR 0011), the one the ledger's group commit waits for too: a transfer and
+ * its audit entry cost the disk one sync between them, off the event loop.
  */
 export class AuditLog {
-  private queue: { row: IdentityTables['audit_log']; done: (error?: unknown) => void }[] = [];
+  private queue: { row: AuditRow; done: (error?: unknown) => void }[] = [];
   private flushing: Promise<void> | undefined;
+  private readonly wal: WalSync | undefined;
+  private readonly insertMany: ((rows: readonly AuditRow[]) => void) | undefined;
 
-  constructor(private readonly db: Kysely<IdentityTables>) {}
+  constructor(
+    private readonly db: Kysely<IdentityTables>,
+    private readonly raw?: BetterSqlite3.Database,
+  ) {
+    this.wal = raw ? WalSync.of(raw) : undefined;
+    if (raw && this.wal) {
+      const insert = raw.prepare(
+        'insert into audit_log (id, at, actor_id, actor_name, action, target, outcome, detail, ip, request_id) values (?,?,?,?,?,?,?,?,?,?)',
+      );
+      this.insertMany = raw.transaction((rows: readonly AuditRow[]) => {
+        for (const r of rows) insert.run(r.id, r.at, r.actor_id, r.actor_name, r.action, r.target, r.outcome, r.detail, r.ip, r.request_id);
+      });
+    }
+  }
 
   write(entry: AuditEntry): Promise<void> {
     return new Promise((resolve, reject) => {
@@ -54,7 +83,15 @@ export class AuditLog {
     while (this.queue.length > 0) {
       const batch = this.queue.splice(0, AUDIT_CHUNK);
       try {
-        await this.db.insertInto('audit_log').values(batch.map((b) => b.row)).execute();
+        const { wal, insertMany, raw } = this;
+        // A Kysely transaction open on the connection (between its awaits) owns it: go through Kysely, which waits for it.
+        if (wal && insertMany && raw && !raw.inTransaction) {
+          const rows = batch.map((b) => b.row);
+          wal.unsynced(() => insertMany(rows));
+          await wal.durable();
+        } else {
+          await this.db.insertInto('audit_log').values(batch.map((b) => b.row)).execute();
+        }
         for (const b of batch) b.done();
       } catch (error) {
         for (const b of batch) b.done(error);

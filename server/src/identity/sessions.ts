@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import type BetterSqlite3 from 'better-sqlite3';
 import type { Kysely } from 'kysely';
 import { Secret, TOTP } from 'otpauth';
 import { XiaoweiError } from '../platform/errors.js';
@@ -30,6 +31,8 @@ export interface SessionDeps {
   db: Kysely<IdentityTables>;
   secrets: Secrets;
   ttlSeconds: number;
+  /** SQLite's raw connection, when that is the database: verified sessions are then cached (see authenticate). */
+  sqlite?: BetterSqlite3.Database | undefined;
 }
 
 async function openSession(deps: SessionDeps, row: IdentityTables['users']): Promise<LoginOutcome> {
@@ -120,22 +123,77 @@ export function currentTotp(secret: string): string {
 }
 
 /**
- * Resolves a bearer or cookie token to its user, or undefined. One indexed read per request and no
- * cache: a log-out or a disabled user takes effect at once in every process.
+ * SQLite only (one server process by design): how long a verified session is trusted without
+ * reading it again, and only while no other connection (the CLI, another tool) has committed
+ * anything (`PRAGMA data_version`). A log-out in this process takes effect at once, an expiry at
+ * once, a session deleted or a user disabled through this very connection by other code within
+ * this time. On PostgreSQL, where several processes serve one database, every request reads the
+ * session: a log-out through one process is refused by all the others at once.
  */
-export async function authenticate(deps: SessionDeps, token: string): Promise<IdentityTables['users'] | undefined> {
+export const SESSION_RECHECK_MS = 1000;
+const MAX_VERIFIED = 10_000;
+
+type UserRow = IdentityTables['users'];
+interface Verified {
+  user: UserRow;
+  expires_at: number;
+  checked_at: number;
+  data_version: unknown;
+}
+/** Sessions verified lately, by token hash, per database. */
+const verifiedByDb = new WeakMap<object, Map<string, Verified>>();
+const dataVersions = new WeakMap<BetterSqlite3.Database, BetterSqlite3.Statement>();
+
+function verifiedOf(db: object): Map<string, Verified> {
+  let map = verifiedByDb.get(db);
+  if (!map) verifiedByDb.set(db, (map = new Map<string, Verified>()));
+  return map;
+}
+
+function dataVersion(sqlite: BetterSqlite3.Database): unknown {
+  let statement = dataVersions.get(sqlite);
+  if (!statement) dataVersions.set(sqlite, (statement = sqlite.prepare('pragma data_version').pluck()));
+  return statement.get();
+}
+
+/**
+ * Resolves a bearer or cookie token to its user, or undefined. On PostgreSQL one indexed read per
+ * request; on SQLite one per session and second at most (SESSION_RECHECK_MS).
+ */
+export async function authenticate(deps: SessionDeps, token: string): Promise<UserRow | undefined> {
+  const hash = hashToken(token);
+  const now = Date.now();
+  const sqlite = deps.sqlite;
+  const verified = sqlite ? verifiedOf(deps.db) : undefined;
+  const version = sqlite ? dataVersion(sqlite) : undefined;
+  const hit = verified?.get(hash);
+  if (hit && now - hit.checked_at < SESSION_RECHECK_MS && hit.data_version === version) {
+    if (hit.expires_at >= now) return hit.user;
+    verified!.delete(hash);
+    return undefined;
+  }
   const row = await deps.db
     .selectFrom('sessions as s')
     .innerJoin('users as u', 'u.id', 's.user_id')
     .selectAll('u')
     .select('s.expires_at as session_expires_at')
-    .where('s.token_hash', '=', hashToken(token))
+    .where('s.token_hash', '=', hash)
     .executeTakeFirst();
-  if (!row || toSafeInt(row.session_expires_at) < Date.now() || toSafeInt(row.disabled) === 1) return undefined;
-  const { session_expires_at: _expires, ...user } = row;
+  if (!row || toSafeInt(row.session_expires_at) < now || toSafeInt(row.disabled) === 1) {
+    verified?.delete(hash);
+    return undefined;
+  }
+  const { session_expires_at: expires, ...user } = row;
+  if (verified) {
+    if (verified.size >= MAX_VERIFIED) verified.clear();
+    verified.set(hash, { user, expires_at: toSafeInt(expires), checked_at: now, data_version: version });
+  }
   return user;
 }
 
 export async function logout(deps: SessionDeps, token: string): Promise<void> {
-  await deps.db.deleteFrom('sessions').where('token_hash', '=', hashToken(token)).execute();
+  const hash = hashToken(token);
+  verifiedOf(deps.db).delete(hash);
+  await deps.db.deleteFrom('sessions').where('token_hash', '=', hash).execute();
+  verifiedOf(deps.db).delete(hash);
 }

@@ -1,7 +1,8 @@
 import { isClientId } from '../platform/ids.js';
 import { TransferFlags } from './types.js';
 import type { CommitRequest } from './store.js';
-import type { BatchOutcome } from './apply-batch.js';
+import type { BatchOutcome, BatchState } from './apply-batch.js';
+import type { RowNote } from '../platform/db/row-note.js';
 import { businessDay } from './rows.js';
 
 /**
@@ -54,4 +55,39 @@ export function dailyTotals(outcomes: readonly BatchOutcome[]): RollupDelta[] {
     }
   }
   return [...totals.values()];
+}
+
+/** Fills each request's `stored` (if asked for) from the decided state: committed or first-committed transfers. */
+export function fillStored(requests: readonly CommitRequest[], outcomes: readonly BatchOutcome[], state: BatchState): void {
+  requests.forEach((r, i) => {
+    const stored = r.stored;
+    if (!stored) return;
+    const refused = new Set<number>();
+    for (const f of outcomes[i]!.results) if (f.result !== 'exists') refused.add(f.index);
+    r.transfers.forEach((t, index) => {
+      stored[index] = refused.has(index) ? undefined : state.existing.get(t.id);
+    });
+  });
+}
+
+/** The rows other domains asked to store with this group (audit entries), by table and column list. */
+export function notesOf(requests: readonly CommitRequest[], outcomes: readonly BatchOutcome[]): Map<string, { table: string; columns: string[]; rows: RowNote['row'][] }> {
+  const groups = new Map<string, { table: string; columns: string[]; rows: RowNote['row'][] }>();
+  requests.forEach((r, i) => {
+    const note = r.note?.(outcomes[i]!.results);
+    if (!note) return;
+    const { table, row } = note;
+    const columns = Object.keys(row);
+    const key = `${table}(${columns.join(',')})`;
+    let group = groups.get(key);
+    if (!group) groups.set(key, (group = { table, columns, rows: [] }));
+    group.rows.push(row);
+  });
+  return groups;
+}
+
+const SQL_NAME = /^[a-z_][a-z0-9_]*$/;
+/** Checks a note's table and column names (they come from code; this keeps a slip from becoming SQL). */
+export function checkNames(table: string, columns: readonly string[]): void {
+  if (!SQL_NAME.test(table) || !columns.every((c) => SQL_NAME.test(c))) throw new Error(`bad note target ${table}`);
 }

@@ -25,12 +25,17 @@ interface Waiting extends CommitRequest {
 /**
  * Group commit: callers' transfers are queued and committed together, one durable commit per
  * batch; each caller gets only its own results, and one failing transfer never fails the others.
- * One batch is in flight at a time per process; the queue fills while it commits.
+ * One batch is written at a time per process; the queue fills while it commits. When the store
+ * makes writes durable separately (SQLite, ADR 0011), the next batch is decided and written while
+ * the previous one's sync runs, and each batch's callers are answered once a sync that started
+ * after its write has finished — in the order the batches were written.
  */
 export class GroupCommitter {
   private queue: Waiting[] = [];
   private queued = 0;
   private flushing = false;
+  /** Batches written and waiting for their sync. */
+  private syncing = 0;
   private timer: NodeJS.Timeout | undefined;
   private idleTimer: NodeJS.Timeout | undefined;
   private closing = false;
@@ -47,7 +52,11 @@ export class GroupCommitter {
   }
 
   /** Queues one caller's batch; resolves with its failures once the batch is durable. */
-  submit(transfers: readonly TransferInput[], internal = false): Promise<BatchResult<TransferResult>[]> {
+  submit(
+    transfers: readonly TransferInput[],
+    internal = false,
+    extra: Pick<CommitRequest, 'stored' | 'note'> = {},
+  ): Promise<BatchResult<TransferResult>[]> {
     if (this.closing) return Promise.reject(new XiaoweiError('shutting_down'));
     if (transfers.length > this.options.maxBatch) {
       return Promise.reject(new XiaoweiError('batch_too_large', String(this.options.maxBatch)));
@@ -55,7 +64,7 @@ export class GroupCommitter {
     if (transfers.length === 0) return Promise.resolve([]);
     if (this.queued + transfers.length > this.options.maxQueue) return Promise.reject(new XiaoweiError('overloaded'));
     return new Promise((resolve, reject) => {
-      this.queue.push({ transfers, internal, resolve, reject });
+      this.queue.push({ transfers, internal, stored: extra.stored, note: extra.note, resolve, reject });
       this.queued += transfers.length;
       this.schedule();
     });
@@ -97,19 +106,48 @@ export class GroupCommitter {
     this.flushing = true;
     const group = this.take();
     const started = performance.now();
+    let results: BatchResult<TransferResult>[][];
     try {
-      const results = await this.store.commit(group);
-      const count = group.reduce((n, w) => n + w.transfers.length, 0);
-      this.options.onCommit?.(count, group.length, performance.now() - started);
-      group.forEach((w, i) => w.resolve(results[i] ?? []));
+      results = await this.store.commit(group);
     } catch (error) {
       // The transaction rolled back: nothing of this group was committed, so callers may retry.
       for (const w of group) w.reject(error);
-    } finally {
       this.flushing = false;
-      if (this.queue.length > 0) this.schedule();
-      else this.notifyDrained();
+      this.afterFlush();
+      return;
     }
+    if (!this.store.durable) {
+      this.answer(group, results, started);
+      this.flushing = false;
+      this.afterFlush();
+      return;
+    }
+    // Written, not yet durable: let the next group be decided and written while the disk syncs.
+    this.syncing++;
+    this.flushing = false;
+    this.afterFlush();
+    try {
+      await this.store.durable();
+      this.answer(group, results, started);
+    } catch (error) {
+      // The sync failed: the group may or may not survive a crash. Nobody is told it committed;
+      // a retry with the same ids answers from what the database holds.
+      for (const w of group) w.reject(error);
+    } finally {
+      this.syncing--;
+      this.afterFlush();
+    }
+  }
+
+  private answer(group: Waiting[], results: BatchResult<TransferResult>[][], started: number): void {
+    const count = group.reduce((n, w) => n + w.transfers.length, 0);
+    this.options.onCommit?.(count, group.length, performance.now() - started);
+    group.forEach((w, i) => w.resolve(results[i] ?? []));
+  }
+
+  private afterFlush(): void {
+    if (this.queue.length > 0) this.schedule();
+    else if (!this.flushing && this.syncing === 0) this.notifyDrained();
   }
 
   private async runIdle(): Promise<void> {
@@ -135,8 +173,8 @@ export class GroupCommitter {
   async drain(): Promise<void> {
     this.closing = true;
     if (this.idleTimer) clearInterval(this.idleTimer);
-    if (!this.flushing && this.queue.length === 0) return;
+    if (!this.flushing && this.syncing === 0 && this.queue.length === 0) return;
     await new Promise<void>((resolve) => this.drainWaiters.push(resolve));
-    if (this.queue.length > 0 || this.flushing) await this.drain();
+    if (this.queue.length > 0 || this.flushing || this.syncing > 0) await this.drain();
   }
 }

@@ -7,7 +7,7 @@ import { PgLedgerStore } from './pg-store.js';
 import * as read from './read.js';
 import type { AccountResult, BatchResult, TransferResult } from './result-codes.js';
 import { SqliteLedgerStore } from './sqlite-store.js';
-import type { LedgerStore } from './store.js';
+import type { CommitRequest, LedgerStore } from './store.js';
 import { TransferFlags, type Account, type AccountInput, type Transfer, type TransferInput } from './types.js';
 import { verifyLedger, type VerifyReport } from './verify.js';
 
@@ -16,8 +16,11 @@ export { TRANSFER_RESULTS, ACCOUNT_RESULTS, TRANSFER_RESULT_TEXT } from './resul
 export type { TransferResult, AccountResult, BatchResult } from './result-codes.js';
 export type { StatementLine, Page, TransferQuery, DailyTotal, BalanceByCode } from './read.js';
 export type { VerifyReport } from './verify.js';
+export type { RowNote } from '../platform/db/row-note.js';
 export { LedgerClock } from './ledger-clock.js';
 export { ACCOUNT_TYPES, TRANSFER_CODES, accountType, displayBalance } from './chart.js';
+
+const MAX_OWNERS = 200_000;
 
 /** Ledger code for Chinese yuan (ISO 4217 numeric 156). */
 export const LEDGER_CNY = 156;
@@ -37,7 +40,20 @@ export interface Ledger {
   createAccounts(batch: readonly AccountInput[]): Promise<BatchResult<AccountResult>[]>;
   /** Commits transfers (group commit); returns only the failures (and `exists` for replays). */
   createTransfers(batch: readonly TransferInput[]): Promise<BatchResult<TransferResult>[]>;
+  /**
+   * createTransfers that also answers each transfer as stored — the new one, or for `exists` the
+   * first — and undefined for a refused one, from the commit itself (no read afterwards).
+   */
+  createTransfersReturning(
+    batch: readonly TransferInput[],
+    options?: { note?: CommitRequest['note'] },
+  ): Promise<{ failures: BatchResult<TransferResult>[]; transfers: (Transfer | undefined)[] }>;
   lookupAccounts(ids: readonly string[]): Promise<Account[]>;
+  /**
+   * The owner of each existing account among `ids` (absent ones are left out). An account's owner
+   * never changes and accounts are never deleted, so the answer is kept in memory once read.
+   */
+  accountOwners(ids: readonly string[]): Promise<Map<string, string | null>>;
   lookupTransfer(id: string): Promise<Transfer | undefined>;
   /** Accounts, newest first; `owners` null = every owner. */
   listAccounts(q: { owners: readonly string[] | null; code?: number | undefined; limit: number; offset: number }): Promise<{ items: Account[]; total: number }>;
@@ -73,8 +89,12 @@ export function createLedger(database: Database, options: LedgerOptions, hooks: 
   const db = database.kysely;
   const dialect = database.dialect;
 
-  const submit = async (batch: readonly TransferInput[], internal: boolean): Promise<BatchResult<TransferResult>[]> => {
-    const results = await committer.submit(batch, internal);
+  const submit = async (
+    batch: readonly TransferInput[],
+    internal: boolean,
+    extra?: Pick<CommitRequest, 'stored' | 'note'>,
+  ): Promise<BatchResult<TransferResult>[]> => {
+    const results = await committer.submit(batch, internal, extra);
     const rejected = results.filter((r) => r.result !== 'exists').length;
     hooks.onResults?.(batch.length - rejected, rejected);
     return results;
@@ -97,6 +117,20 @@ export function createLedger(database: Database, options: LedgerOptions, hooks: 
     return voids.length - results.length;
   };
 
+  // Owners of accounts seen (immutable facts); starts over past MAX_OWNERS rather than grow without bound.
+  const owners = new Map<string, string | null>();
+  const accountOwners = async (ids: readonly string[]): Promise<Map<string, string | null>> => {
+    const missing = ids.filter((id) => !owners.has(id));
+    if (missing.length > 0) {
+      const found = await read.getAccounts(db, missing);
+      if (owners.size + found.length > MAX_OWNERS) owners.clear();
+      for (const a of found) owners.set(a.id, a.owner_id);
+    }
+    const answer = new Map<string, string | null>();
+    for (const id of ids) if (owners.has(id)) answer.set(id, owners.get(id)!);
+    return answer;
+  };
+
   let sweeping = false;
   const sweep = setInterval(() => {
     if (sweeping) return;
@@ -110,6 +144,12 @@ export function createLedger(database: Database, options: LedgerOptions, hooks: 
   return {
     createAccounts: (batch) => store.createAccounts(batch),
     createTransfers: (batch) => submit(batch, false),
+    async createTransfersReturning(batch, options = {}) {
+      const transfers: (Transfer | undefined)[] = new Array<Transfer | undefined>(batch.length).fill(undefined);
+      const failures = await submit(batch, false, { stored: transfers, note: options.note });
+      return { failures, transfers };
+    },
+    accountOwners,
     lookupAccounts: (ids) => read.getAccounts(db, ids),
     lookupTransfer: (id) => read.getTransfer(db, id),
     listAccounts: (q) => read.listAccounts(db, q),

@@ -74,4 +74,30 @@ describe.each(DIALECTS)('ledger on %s', (dialect) => {
     const report = await ledger.verify();
     expect(report).toMatchObject({ ok: true, accounts: 4 });
   });
+
+  it('answers the stored transfer from the commit: the new one, the first one on a replay, none when refused', async () => {
+    const input = { id: 'r1', debit_account_id: 'bank', credit_account_id: 'bob', amount: 3, ledger: LEDGER_CNY, code: 1, reference: 'ref-r1' };
+    const first = await ledger.createTransfersReturning([input, { ...input, id: 'r2', debit_account_id: 'usd' }]);
+    expect(first.failures).toEqual([{ index: 1, result: 'accounts_must_have_the_same_ledger' }]);
+    expect(first.transfers[1]).toBeUndefined();
+    expect(first.transfers[0]).toEqual(await ledger.lookupTransfer('r1'));
+    const replay = await ledger.createTransfersReturning([input]);
+    expect(replay.failures).toEqual([{ index: 0, result: 'exists' }]);
+    expect(replay.transfers[0]).toEqual(first.transfers[0]);
+    const clash = await ledger.createTransfersReturning([{ ...input, amount: 4 }]);
+    expect(clash).toEqual({ failures: [{ index: 0, result: 'exists_with_different_fields' }], transfers: [undefined] });
+    const chain = await ledger.createTransfersReturning([
+      { id: 'r3', debit_account_id: 'bank', credit_account_id: 'bob', amount: 1, ledger: LEDGER_CNY, code: 1, flags: TransferFlags.linked },
+      { id: 'r4', debit_account_id: 'bob', credit_account_id: 'alice', amount: 1_000_000, ledger: LEDGER_CNY, code: 1 },
+    ]);
+    expect(chain.transfers).toEqual([undefined, undefined]);
+    expect(await ledger.lookupTransfer('r3')).toBeUndefined();
+  });
+
+  it('knows the owners of accounts, leaving unknown accounts out', async () => {
+    await ledger.createAccounts([{ id: 'owned', ledger: LEDGER_CNY, code: 2, owner_id: 'party-1' }]);
+    const owners = await ledger.accountOwners(['owned', 'bank', 'nobody']);
+    expect([...owners]).toEqual([['owned', 'party-1'], ['bank', null]]);
+    expect([...(await ledger.accountOwners(['owned']))]).toEqual([['owned', 'party-1']]);
+  });
 });

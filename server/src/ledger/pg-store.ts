@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { applyBatch, type BatchOutcome, type BatchState } from './apply-batch.js';
 import { checkAccount, newAccountRow, sameAccount } from './account-rules.js';
-import { dailyTotals, idsOf } from './batch-ids.js';
+import { checkNames, dailyTotals, fillStored, idsOf, notesOf } from './batch-ids.js';
 import type { LedgerClock } from './ledger-clock.js';
 import type { AccountResult, BatchResult, TransferResult } from './result-codes.js';
 import { accountFromRow, pendingFromRow, transferFromRow } from './rows.js';
@@ -78,6 +78,7 @@ export class PgLedgerStore implements LedgerStore {
     const state = await this.load(client, requests);
     for (const a of state.accounts.values()) this.clock.observe(a.last_ts);
     const outcomes: BatchOutcome[] = requests.map((r) => applyBatch(r.transfers, state, this.clock, { internal: r.internal }));
+    fillStored(requests, outcomes, state);
     const inserts: Transfer[] = outcomes.flatMap((o) => o.inserts).sort((a, b) => (a.id < b.id ? -1 : 1));
     const touched = new Set(outcomes.flatMap((o) => [...o.touched]));
     const pendings = new Map<string, PendingState>();
@@ -103,6 +104,17 @@ export class PgLedgerStore implements LedgerStore {
            set count = ledger_daily.count + excluded.count, amount = ledger_daily.amount + excluded.amount`,
         [daily.map((d) => d.day), daily.map((d) => d.ledger), daily.map((d) => d.code), daily.map((d) => d.count), daily.map((d) => d.amount)],
       );
+    }
+    for (const note of notesOf(requests, outcomes).values()) {
+      checkNames(note.table, note.columns);
+      const n = note.columns.length;
+      // Several rows per statement, well under PostgreSQL's 65,535 bound parameters.
+      const perStatement = Math.max(1, Math.floor(60_000 / n));
+      for (let at = 0; at < note.rows.length; at += perStatement) {
+        const rows = note.rows.slice(at, at + perStatement);
+        const values = rows.map((_, r) => `(${note.columns.map((_c, c) => `$${r * n + c + 1}`).join(', ')})`).join(', ');
+        await client.query(`insert into ${note.table} (${note.columns.join(', ')}) values ${values}`, rows.flatMap((row) => note.columns.map((c) => row[c] ?? null)));
+      }
     }
     return outcomes.map((o) => o.results);
   }

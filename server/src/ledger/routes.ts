@@ -1,9 +1,10 @@
 import '@fastify/swagger';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type, type Static } from '@sinclair/typebox';
-import { XiaoweiError } from '../platform/errors.js';
+import { ERRORS, XiaoweiError } from '../platform/errors.js';
 import { IDEMPOTENCY_KEY, newId } from '../platform/ids.js';
 import { requireActor, type AccessPolicy, type Actor } from '../platform/http/actor.js';
+import { Nullable } from '../platform/http/schema-helpers.js';
 import { ACCOUNT_TYPES, TRANSFER_CODES, accountType, displayBalance } from './chart.js';
 import { LEDGER_CNY, TRANSFER_RESULT_TEXT, type Account, type Ledger, type Transfer } from './index.js';
 
@@ -34,11 +35,11 @@ const TransferView = Type.Object({
   debit_account_id: Type.String(),
   credit_account_id: Type.String(),
   amount: Type.Integer(),
-  pending_id: Type.Union([Type.String(), Type.Null()]),
+  pending_id: Nullable(Type.String()),
   ledger: Type.Integer(),
   code: Type.Integer(),
   flags: Type.Integer(),
-  reference: Type.Union([Type.String(), Type.Null()]),
+  reference: Nullable(Type.String()),
   ts: Micros,
 });
 
@@ -67,6 +68,13 @@ function accountView(a: Account): Static<typeof AccountView> {
 function transferView(t: Transfer): Static<typeof TransferView> {
   const { id, debit_account_id, credit_account_id, amount, pending_id, ledger, code, flags, reference, ts } = t;
   return { id, debit_account_id, credit_account_id, amount, pending_id, ledger, code, flags, reference, ts };
+}
+
+/** The HTTP status POST /transfers answers for a transfer's result (undefined: committed now). */
+function transferStatus(result: string | undefined): number {
+  if (result === undefined) return 201;
+  if (result === 'exists') return 200;
+  return ERRORS[result === 'exists_with_different_fields' ? 'transfer_exists_with_different_fields' : 'transfer_rejected'].status;
 }
 
 export interface LedgerRouteDeps {
@@ -198,18 +206,21 @@ export const ledgerRoutes: FastifyPluginAsyncTypebox<LedgerRouteDeps> = async (a
     if (!IDEMPOTENCY_KEY.test(key)) throw new XiaoweiError('idempotency_key_invalid');
     request.auditTarget = key;
     const body = request.body;
-    const [debit, credit] = await ledger.lookupAccounts([body.debit_account_id, body.credit_account_id]).then((list) => [
-      list.find((a) => a.id === body.debit_account_id),
-      list.find((a) => a.id === body.credit_account_id),
-    ]);
-    for (const a of [debit, credit]) if (a && !(await access.canSeeOwner(actor, a.owner_id))) throw new XiaoweiError('forbidden');
-    const [failure] = await ledger.createTransfers([{ id: key, ...body, ledger: LEDGER_CNY, reference: body.reference ?? null }]);
+    // Owners are immutable and cached by the ledger: no read per request once an account is known.
+    const owners = await ledger.accountOwners([body.debit_account_id, body.credit_account_id]);
+    for (const owner of owners.values()) if (!(await access.canSeeOwner(actor, owner))) throw new XiaoweiError('forbidden');
+    // The commit answers with the stored transfer (for a replay the first one): nothing to read
+    // afterwards. The audit entry goes into the same commit, its outcome from the answer below.
+    const { failures: [failure], transfers: [transfer] } = await ledger.createTransfersReturning(
+      [{ id: key, ...body, ledger: LEDGER_CNY, reference: body.reference ?? null }],
+      { note: ([f]) => request.auditNote(transferStatus(f?.result)) },
+    );
+    request.auditStored = true;
     if (failure && failure.result !== 'exists') {
       if (failure.result === 'exists_with_different_fields') throw new XiaoweiError('transfer_exists_with_different_fields');
       const text = TRANSFER_RESULT_TEXT[failure.result];
       throw new XiaoweiError('transfer_rejected', `${failure.result} (${text.zh} / ${text.en})`, { result: failure.result, text });
     }
-    const transfer = await ledger.lookupTransfer(key);
     return reply.status(failure ? 200 : 201).send({ transfer: transferView(transfer!), replayed: failure !== undefined });
   });
 

@@ -2,13 +2,14 @@ import type BetterSqlite3 from 'better-sqlite3';
 import { AccountCache } from './account-cache.js';
 import { applyBatch, type BatchOutcome, type BatchState } from './apply-batch.js';
 import { checkAccount, newAccountRow, sameAccount } from './account-rules.js';
-import { dailyTotals, idsOf } from './batch-ids.js';
+import { checkNames, dailyTotals, fillStored, idsOf, notesOf } from './batch-ids.js';
 import type { LedgerClock } from './ledger-clock.js';
 import type { AccountResult, BatchResult, TransferResult } from './result-codes.js';
 import { accountFromRow, pendingFromRow, transferFromRow } from './rows.js';
 import type { CommitRequest, LedgerStore } from './store.js';
 import { PendingStatus, type Account, type AccountInput, type PendingState, type Transfer } from './types.js';
 import { toSafeInt } from '../platform/int.js';
+import { WalSync } from '../platform/db/wal-sync.js';
 
 type Row = Record<string, unknown>;
 
@@ -19,11 +20,17 @@ const INDEX_CHUNK = 50_000;
  * SQLite ledger store: prepared statements, one synchronous transaction per group commit. The
  * per-account index (ledger_account_entries) is built after the fact in large sorted chunks,
  * because indexing every commit rewrites most index pages into the WAL (ADR 0003).
+ *
+ * A group is written with `synchronous = NORMAL` and made durable by `durable()`, an fsync of the
+ * WAL in the thread pool (ADR 0011): the event loop decides the next group while the disk works.
  */
 export class SqliteLedgerStore implements LedgerStore {
   private readonly s;
   private readonly commitTx;
   private readonly cache: AccountCache;
+  private readonly wal: WalSync | undefined;
+  /** Prepared inserts of other domains' rows (RowNote), by table and columns. */
+  private readonly noteInserts = new Map<string, BetterSqlite3.Statement>();
 
   constructor(
     private readonly db: BetterSqlite3.Database,
@@ -81,6 +88,7 @@ export class SqliteLedgerStore implements LedgerStore {
     const maxTs = (this.s.maxTs.get() as Row | undefined)?.ts;
     if (maxTs != null) clock.observe(toSafeInt(maxTs));
     this.cache = AccountCache.of(db);
+    this.wal = WalSync.of(db);
     this.commitTx = db.transaction((requests: readonly CommitRequest[]) => this.decideAndWrite(requests));
   }
 
@@ -88,15 +96,20 @@ export class SqliteLedgerStore implements LedgerStore {
     return this.commitSync(requests);
   }
 
-  /** The commit itself, synchronous (better-sqlite3), for a caller that is already off the event loop. */
+  /** The commit itself, synchronous (better-sqlite3); durable only once `durable()` resolves. */
   commitSync(requests: readonly CommitRequest[]): BatchResult<TransferResult>[][] {
     try {
       // IMMEDIATE: take the write lock first, so the cache check below sees every other commit.
-      return this.commitTx.immediate(requests);
+      const wal = this.wal;
+      return wal ? wal.unsynced(() => this.commitTx.immediate(requests)) : this.commitTx.immediate(requests);
     } catch (error) {
       this.cache.clear();
       throw error;
     }
+  }
+
+  durable(): Promise<void> {
+    return this.wal ? this.wal.durable() : Promise.resolve();
   }
 
   private load(requests: readonly CommitRequest[]): BatchState {
@@ -141,6 +154,7 @@ export class SqliteLedgerStore implements LedgerStore {
   private decideAndWrite(requests: readonly CommitRequest[]): BatchResult<TransferResult>[][] {
     const state = this.load(requests);
     const outcomes: BatchOutcome[] = requests.map((r) => applyBatch(r.transfers, state, this.clock, { internal: r.internal }));
+    fillStored(requests, outcomes, state);
     const s = this.s;
     const touched = new Set<string>();
     const pendings = new Map<string, PendingState>();
@@ -158,6 +172,15 @@ export class SqliteLedgerStore implements LedgerStore {
       s.upsertPending.run(p.id, p.status, p.expires_at, p.amount, p.debit_account_id, p.credit_account_id, p.ledger, p.code);
     }
     for (const d of dailyTotals(outcomes)) s.upsertDaily.run(d.day, d.ledger, d.code, d.count, d.amount);
+    for (const [key, note] of notesOf(requests, outcomes)) {
+      let insert = this.noteInserts.get(key);
+      if (!insert) {
+        checkNames(note.table, note.columns);
+        insert = this.db.prepare(`insert into ${note.table} (${note.columns.join(', ')}) values (${note.columns.map(() => '?').join(', ')})`);
+        this.noteInserts.set(key, insert);
+      }
+      for (const row of note.rows) insert.run(...note.columns.map((c) => row[c] ?? null));
+    }
     return outcomes.map((o) => o.results);
   }
 
@@ -204,10 +227,14 @@ export class SqliteLedgerStore implements LedgerStore {
     const max = (this.s.maxTs.get() as Row | undefined)?.ts;
     if (max == null || toSafeInt(max) <= from) return 0;
     const to = end ? toSafeInt(end.ts) : toSafeInt(max);
-    this.db.transaction(() => {
+    const write = this.db.transaction(() => {
       this.s.indexEntries.run({ from, to });
       this.s.setWatermark.run(to);
-    })();
+    });
+    // Derived data with its watermark in the same transaction: a crash that loses it only means
+    // indexing those rows again, so it needs no sync of its own (the next one covers it).
+    if (this.wal) this.wal.unsynced(() => write());
+    else write();
     return toSafeInt(max) > to ? 1 : 0;
   }
 

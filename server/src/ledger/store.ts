@@ -1,4 +1,5 @@
 import type { AccountResult, BatchResult, TransferResult } from './result-codes.js';
+import type { RowNote } from '../platform/db/row-note.js';
 import type { Account, AccountInput, PendingState, Transfer, TransferInput } from './types.js';
 
 /** One caller's batch inside a group commit. */
@@ -6,6 +7,14 @@ export interface CommitRequest {
   transfers: readonly TransferInput[];
   /** Set only by the ledger's own jobs (the expiry sweep may use the `expired` flag). */
   internal: boolean;
+  /**
+   * When given, the store puts here, at each transfer's index, the transfer as committed — the new
+   * row, or for `exists` the first one — and undefined for a refused one; so the caller needs no
+   * read after the commit.
+   */
+  stored?: (Transfer | undefined)[] | undefined;
+  /** A row of another domain (its audit entry) made from this caller's failures, written in the same transaction. */
+  note?: ((failures: readonly BatchResult<TransferResult>[]) => RowNote | undefined) | undefined;
 }
 
 /**
@@ -13,7 +22,13 @@ export interface CommitRequest {
  * callers' batches in one database transaction and returns each caller's failures.
  */
 export interface LedgerStore {
+  /**
+   * Decides and writes a group. Durable on return unless the store has `durable`: then callers
+   * must not be told of the outcome before `durable()` resolves.
+   */
   commit(requests: readonly CommitRequest[]): Promise<BatchResult<TransferResult>[][]>;
+  /** SQLite: resolves once everything committed before the call is on disk (the WAL synced off the event loop). */
+  durable?(): Promise<void>;
   createAccounts(batch: readonly AccountInput[]): Promise<BatchResult<AccountResult>[]>;
   /** Work to do when the commit queue is idle (SQLite: build the per-account index). */
   idle(): Promise<void>;

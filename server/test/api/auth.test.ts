@@ -7,7 +7,7 @@
 import { Secret, TOTP } from 'otpauth';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createOrganisation } from '../../src/identity/organisations.js';
-import { currentTotp, setTotpSecret } from '../../src/identity/sessions.js';
+import { SESSION_RECHECK_MS, currentTotp, setTotpSecret } from '../../src/identity/sessions.js';
 import { createUser } from '../../src/identity/users.js';
 import type { ErrorCode } from '../../src/platform/errors.js';
 import { DIALECTS } from '../dialects.js';
@@ -162,6 +162,31 @@ describe.each(DIALECTS)('authentication and access on %s', (dialect) => {
       const u = await makeUser('branch_staff', h.bankId);
       const token = await tokenOf(u);
       await h.db.updateTable('sessions').set({ expires_at: Date.now() - 1 }).where('user_id', '=', u.id).execute();
+      expectError(await api('GET', '/api/v1/auth/me', token), 401, 'unauthenticated');
+    });
+
+    it('refuses a session revoked other than by its own log-out: at once on PostgreSQL, within SESSION_RECHECK_MS on SQLite', async () => {
+      // A session deleted and a user disabled straight in the database (through this connection, on SQLite: the cache cannot tell).
+      const u = await makeUser('branch_staff', h.bankId);
+      const a = await tokenOf(u);
+      const other = await makeUser('branch_staff', h.bankId);
+      const b = await tokenOf(other);
+      expect((await api('GET', '/api/v1/auth/me', a)).statusCode).toBe(200);
+      expect((await api('GET', '/api/v1/auth/me', b)).statusCode).toBe(200);
+      await h.db.deleteFrom('sessions').where('user_id', '=', u.id).execute();
+      await h.db.updateTable('users').set({ disabled: 1 }).where('id', '=', other.id).execute();
+      await sleep(SESSION_RECHECK_MS + 50);
+      expectError(await api('GET', '/api/v1/auth/me', a), 401, 'unauthenticated');
+      expectError(await api('GET', '/api/v1/accounts', b), 401, 'unauthenticated');
+    });
+
+    it('refuses a verified session at once when it expires, without waiting for the next check', async () => {
+      const u = await makeUser('branch_staff', h.bankId);
+      const token = await tokenOf(u);
+      const expiresAt = Date.now() + 800;
+      await h.db.updateTable('sessions').set({ expires_at: expiresAt }).where('user_id', '=', u.id).execute();
+      expect((await api('GET', '/api/v1/auth/me', token)).statusCode).toBe(200);
+      await sleep(Math.max(0, expiresAt - Date.now()) + 20);
       expectError(await api('GET', '/api/v1/auth/me', token), 401, 'unauthenticated');
     });
 
@@ -329,6 +354,22 @@ describe.each(DIALECTS)('authentication and access on %s', (dialect) => {
         await sleep(20);
       }
       for (const e of expected) expect(found, JSON.stringify(e)).toContainEqual(expect.objectContaining(e));
+    });
+
+    it('stores the audit entry of a transfer in the same commit as the transfer: exactly one per request, there when the answer is', async () => {
+      const key = `one-audit-${dialect}-000001`;
+      const body = { debit_account_id: 'bank:cash', credit_account_id: 'bank:settlement', amount: 5, code: 1 };
+      const entries = async () =>
+        (await h.db.selectFrom('audit_log').select(['outcome', 'request_id']).where('target', '=', key).where('action', '=', 'transfer.create').orderBy('at').orderBy('id').execute()).map((e) => e.outcome);
+      const first = await api('POST', '/api/v1/transfers', h.adminToken, body, { 'idempotency-key': key });
+      expect(first.statusCode, first.body).toBe(201);
+      // No waiting: the entry committed with the transfer, before the answer left.
+      expect(await entries()).toEqual(['ok']);
+      expect((await api('POST', '/api/v1/transfers', h.adminToken, body, { 'idempotency-key': key })).statusCode).toBe(200);
+      expect((await api('POST', '/api/v1/transfers', h.adminToken, { ...body, amount: 6 }, { 'idempotency-key': key })).statusCode).toBe(409);
+      expect(await entries()).toEqual(['ok', 'ok', 'failed:409']);
+      const rows = await h.db.selectFrom('audit_log').select('request_id').where('target', '=', key).execute();
+      expect(new Set(rows.map((r) => r.request_id)).size).toBe(3);
     });
 
     it('names the object of each mutation in its audit entry (the organisation, party, account, transfer, user created)', async () => {

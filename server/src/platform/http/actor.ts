@@ -1,5 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import { XiaoweiError } from '../errors.js';
+import type { RowNote } from '../db/row-note.js';
 
 /**
  * Who is calling, as every domain's routes see it. Built by the identity domain's auth hook;
@@ -23,6 +24,14 @@ declare module 'fastify' {
     actor: Actor | null;
     /** What an audited route acted on, when it is not the `:id` in the path (e.g. a new id). */
     auditTarget: string | null;
+    /**
+     * On an audited route with a signed-in caller: the request's audit entry as a row, its outcome
+     * from the HTTP status the route will answer, for the route to store in the same transaction as
+     * its own writes (undefined otherwise). Once that commit has succeeded the route sets
+     * `auditStored`, and the audit hook writes no second entry.
+     */
+    auditNote(status: number): RowNote | undefined;
+    auditStored: boolean;
   }
   interface FastifyContextConfig {
     /** Permission a route needs; absent = public. */
