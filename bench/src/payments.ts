@@ -20,7 +20,13 @@
  *
  *   npm run bench:payments   BENCH_PAY_TERMINALS=64 BENCH_PAY_MERCHANTS=32 BENCH_PAY_CARDS=512
  *                            BENCH_PAY_CARDS_PER_TERMINAL=8 BENCH_PAY_WINDOW_S=4 BENCH_PAY_WINDOWS=3 BENCH_PAY_WARM_S=2
- *                            BENCH_PAY_LOADERS=1 BENCH_PAY_PG=1 BENCH_PAY_PROFILE=<dir>
+ *                            BENCH_PAY_LOADERS=1 BENCH_PAY_PG=1 BENCH_PAY_PROFILE=<dir> BENCH_PAY_FSYNCS=1
+ *                            BENCH_PAY_VARIANT=NAME=value
+ *
+ * Server CPU per request comes from the server processes' CPU time; fsyncs per request from
+ * `perf stat` on the fsync/fdatasync tracepoints of the server processes (null without perf).
+ * BENCH_PAY_VARIANT restarts the SQLite server with those variables for a second set of runs and
+ * without them for a third (A/B/A in one run).
  *
  * BENCH_PAY_PROFILE=<dir> starts the SQLite server (and the first PostgreSQL server, into <dir>/pg)
  * with `--cpu-prof`; read the
@@ -73,6 +79,16 @@ const WITH_PG = process.env.BENCH_PAY_PG !== '0';
 /** '1': an extra SQLite run of signed echo requests (the protocol layer alone); 'only': nothing but that (no payments set-up). */
 const ECHO = process.env.BENCH_PAY_ECHO ?? '0';
 const PROFILE_DIR = process.env.BENCH_PAY_PROFILE ? path.resolve(process.env.BENCH_PAY_PROFILE) : null;
+/**
+ * 'NAME=value[,NAME2=value2]': after the SQLite runs, the server is restarted with these variables
+ * for a second uniform + hot pair, then without them for a third (A, B, A in one bench run, the same
+ * database and terminals): how to compare two variants of a server switch on a noisy machine.
+ */
+const VARIANT: Record<string, string> | null = process.env.BENCH_PAY_VARIANT
+  ? Object.fromEntries(process.env.BENCH_PAY_VARIANT.split(',').map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]))
+  : null;
+/** '0': do not count the servers' fsyncs (otherwise counted with `perf stat` when it is available). */
+const COUNT_FSYNCS = process.env.BENCH_PAY_FSYNCS !== '0';
 const MASTER_KEY = 'ef'.repeat(32);
 const PASSWORD = 'Bench-admin-2026';
 const OPERATOR = { no: '01', password: 'Kasse-7392' };
@@ -185,7 +201,7 @@ interface Server {
   url: string;
 }
 
-function startServer(port: number, dataDir: string, databaseUrl: string | null, profileDir: string | null): Promise<Server> {
+function startServer(port: number, dataDir: string, databaseUrl: string | null, profileDir: string | null, extraEnv: Record<string, string> = {}): Promise<Server> {
   const nodeArgs = profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [];
   const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', path.join(root, 'server/src/cli/main.ts'), 'start', '--no-demo'], {
     cwd: root,
@@ -198,6 +214,7 @@ function startServer(port: number, dataDir: string, databaseUrl: string | null, 
       LOG_LEVEL: 'warn',
       XIAOWEI_RISK: 'on',
       ...(databaseUrl ? { DATABASE_URL: databaseUrl, XIAOWEI_PG_POOL_SIZE: '16' } : {}),
+      ...extraEnv,
     },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -321,6 +338,8 @@ function startLoader(config: LoaderConfig, file: string): Loader {
 interface RunFigures {
   /** CPU the server process(es) / load generator(s) used per answered request over the whole run: load-independent cost. */
   server_cpu_us_per_request: number;
+  /** fsync + fdatasync calls of the server process(es) per answered request (SQLite's durable commits; null without `perf`). */
+  server_fsyncs_per_request: number | null;
   loader_cpu_us_per_request: number;
   terminals: number;
   tps: number;
@@ -348,13 +367,51 @@ function addTallies(tallies: Map<string, MerchantTally>, r: RunResult): void {
 }
 
 
+/**
+ * Counts the servers' fsync and fdatasync calls from now until the returned function is called
+ * (`perf stat` on the syscall tracepoints: no slowdown of the servers). Answers null when perf is
+ * missing or not allowed, or with BENCH_PAY_FSYNCS=0.
+ */
+function countSyncs(servers: Server[]): () => Promise<number | null> {
+  const pids = servers.map((s) => s.child.pid).filter((p): p is number => p !== undefined);
+  if (!COUNT_FSYNCS || pids.length === 0) return async () => null;
+  let perf: ChildProcess;
+  try {
+    perf = spawn('perf', ['stat', '-x', ',', '-e', 'syscalls:sys_enter_fsync,syscalls:sys_enter_fdatasync', '-p', pids.join(',')], { stdio: ['ignore', 'ignore', 'pipe'] });
+  } catch {
+    return async () => null;
+  }
+  let text = '';
+  perf.stderr?.on('data', (d: Buffer) => (text += d.toString()));
+  const exited = new Promise<number | null>((resolve) => {
+    perf.on('error', () => resolve(null));
+    perf.on('close', () => {
+      let total = 0;
+      let found = 0;
+      for (const line of text.split('\n')) {
+        const [value, , event] = line.split(',');
+        if (!event?.startsWith('syscalls:sys_enter_f') || !/^\d+$/.test(value ?? '')) continue;
+        total += Number(value);
+        found++;
+      }
+      resolve(found > 0 ? total : null);
+    });
+  });
+  return async () => {
+    perf.kill('SIGINT');
+    return exited;
+  };
+}
+
 /** Runs one closed-loop load on every loader at once and cuts the answers into windows. */
 async function measure(loaders: Loader[], servers: Server[], set: string, tag: string, tallies: Map<string, MerchantTally>, op: 'sale' | 'echo'): Promise<RunFigures> {
   const seconds = WARM_S + WINDOW_S * WINDOWS;
   const cpu = (list: { child: ChildProcess }[]): number => list.reduce((a, x) => a + cpuMs(x.child.pid), 0);
   const cpuBefore = { server: cpu(servers), loader: cpu(loaders) };
+  const syncs = countSyncs(servers);
   const results = await Promise.all(loaders.map((l, i) => l.run({ cmd: 'run', set, tag: `${tag}${i}`, seconds, concurrency: 0, op })));
   const cpuUsed = { server: cpu(servers) - cpuBefore.server, loader: cpu(loaders) - cpuBefore.loader };
+  const fsyncs = await syncs();
   const windows: { n: number; latency: number[] }[] = Array.from({ length: WINDOWS }, () => ({ n: 0, latency: [] }));
   const all: number[] = [];
   const declined: Record<string, number> = {};
@@ -384,6 +441,7 @@ async function measure(loaders: Loader[], servers: Server[], set: string, tag: s
   const errors = Object.values(errorKinds).reduce((a, b) => a + b, 0);
   return {
     server_cpu_us_per_request: requests ? Math.round((cpuUsed.server * 1000) / requests) : 0,
+    server_fsyncs_per_request: fsyncs === null || !requests ? null : round(fsyncs / requests, 3),
     loader_cpu_us_per_request: requests ? Math.round((cpuUsed.loader * 1000) / requests) : 0,
     terminals: results.reduce((a, r) => a + r.terminals, 0),
     tps: median(windowsTps),
@@ -497,8 +555,26 @@ async function scenario(
     const f = await measure(loaders, servers, run.set, run.tag, tallies, run.op ?? 'sale');
     runs[run.tag] = f;
     log(
-      `${name} ${run.tag}: ${f.terminals} terminals, ${f.tps} req/s (windows ${f.windows_tps.join(' / ')}), p50 ${f.p50_ms} ms, p99 ${f.p99_ms} ms, approved ${(f.approved_share * 100).toFixed(1)} %, server CPU ${f.server_cpu_us_per_request} µs/request, load generator CPU ${f.loader_cpu_us_per_request} µs/request, declined ${JSON.stringify(f.declined)}, errors ${f.errors} ${f.errors ? JSON.stringify(f.error_kinds) : ''}`,
+      `${name} ${run.tag}: ${f.terminals} terminals, ${f.tps} req/s (windows ${f.windows_tps.join(' / ')}), p50 ${f.p50_ms} ms, p99 ${f.p99_ms} ms, approved ${(f.approved_share * 100).toFixed(1)} %, server CPU ${f.server_cpu_us_per_request} µs/request, ${f.server_fsyncs_per_request ?? '?'} fsyncs/request, load generator CPU ${f.loader_cpu_us_per_request} µs/request, declined ${JSON.stringify(f.declined)}, errors ${f.errors} ${f.errors ? JSON.stringify(f.error_kinds) : ''}`,
     );
+  }
+  if (VARIANT && !databaseUrl) {
+    // A, B, A: the same server restarted with the variant's variables, then without them again.
+    for (const [label, env] of [['variant', VARIANT], ['again', {}]] as const) {
+      for (let i = 0; i < servers.length; i++) {
+        await stopServer(servers[i]!);
+        const port = Number(new URL(servers[i]!.url).port);
+        servers[i] = await startServer(port, options.dataDir, databaseUrl, null, env);
+        children.push(servers[i]!.child);
+      }
+      for (const set of new Set(options.runs.map((r) => r.set))) await Promise.all(loaders.map((l, i) => l.run({ cmd: 'run', set, tag: `w${set}${label}${i}`, seconds: FIRST_PASS_S, concurrency: 0 }).then((r) => addTallies(tallies, r))));
+      for (const run of options.runs) {
+        const tag = `${run.tag}_${label}`;
+        const f = await measure(loaders, servers, run.set, tag, tallies, run.op ?? 'sale');
+        runs[tag] = f;
+        log(`${name} ${tag} (${JSON.stringify(env)}): ${f.tps} req/s (windows ${f.windows_tps.join(' / ')}), p50 ${f.p50_ms} ms, p99 ${f.p99_ms} ms, approved ${(f.approved_share * 100).toFixed(1)} %, server CPU ${f.server_cpu_us_per_request} µs/request, ${f.server_fsyncs_per_request ?? '?'} fsyncs/request, errors ${f.errors}`);
+      }
+    }
   }
   for (const l of loaders) l.child.stdin!.write('{"cmd":"exit"}\n');
   for (const s of servers) await stopServer(s);
@@ -551,6 +627,18 @@ async function main(): Promise<void> {
       sale_server_cpu_us: u.server_cpu_us_per_request,
       sale_hot_server_cpu_us: hot.server_cpu_us_per_request,
       sale_pg_server_cpu_us: p?.server_cpu_us_per_request ?? null,
+      sale_fsyncs_per_sale: u.server_fsyncs_per_request,
+      sale_hot_fsyncs_per_sale: hot.server_fsyncs_per_request,
+      ...(VARIANT
+        ? {
+            variant: VARIANT,
+            variant_runs: Object.fromEntries(
+              Object.entries(sqlite.runs)
+                .filter(([tag]) => tag.includes('_'))
+                .map(([tag, f]) => [tag, { tps: f.tps, p99_ms: f.p99_ms, server_cpu_us: f.server_cpu_us_per_request, fsyncs_per_sale: f.server_fsyncs_per_request }]),
+            ),
+          }
+        : {}),
       sale_loader_cpu_us: u.loader_cpu_us_per_request,
       sale_errors: u.errors + hot.errors + (p?.errors ?? 0),
       sale_declined: { uniform: u.declined, hot: hot.declined, ...(p ? { pg: p.declined } : {}) },

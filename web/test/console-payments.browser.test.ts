@@ -397,6 +397,8 @@ describe.skipIf(!HAVE_CHROMIUM)('payments and risk pages of the console in Chrom
     const decide = page.getByTestId(`review-decide-${held.id}`);
     await decide.waitFor();
     expect(await page.getByTestId('review-table').textContent()).toContain('¥300.00');
+    // The payer's account (the card's), linking to its ledger page.
+    expect(await page.getByTestId(`review-accounts-${held.id}`).textContent()).toMatch(/:2001$/);
     await decide.click();
     await page.getByTestId('review-decision').getByText('批准').click();
     await page.getByTestId('review-note').fill('电话核实为本人消费');

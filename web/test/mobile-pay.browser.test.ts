@@ -31,12 +31,13 @@ describe.skipIf(!HAVE_CHROMIUM)('customer mobile payments in Chromium', () => {
   let browser: Browser;
   let context: BrowserContext;
   let page: Page;
+  let adminToken = '';
   const pageErrors: string[] = [];
 
   beforeAll(async () => {
     server = await startConsoleServer();
     const login = await server.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { username: 'admin', password: ADMIN_PASSWORD, totp: currentTotp(server.adminSecret) } });
-    const adminToken = login.json<{ token: string }>().token;
+    adminToken = login.json<{ token: string }>().token;
     world = await setupPaymentsWorld({ app: server.app, db: server.db, secrets: server.payments.deps.secrets, bankId: server.bankId, adminToken, payments: server.payments }, { balance: 50_000 });
     await createUser(server.db, { username: CUSTOMER.username, display_name: '李大姐', role: 'customer', org_id: world.orgId, merchant_id: world.customer.partyId, password: CUSTOMER.password });
 
@@ -100,6 +101,29 @@ describe.skipIf(!HAVE_CHROMIUM)('customer mobile payments in Chromium', () => {
     const taken = await world.terminal.request<TxnReplyLike>('POST', '/api/v1/terminal/pay/qr/scan', { clientId: 'browser-scan-1', amount: 300, code: shown.replace(/ /g, '') });
     expect(taken).toMatchObject({ approved: true, amount: 300, responseCode: '00' });
     expect(await world.balanceOf(world.customerAccount)).toBe(50_000 - 1_288 - 300);
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('a payment a risk rule holds for review says so: held for the bank’s review, the amount reserved', async () => {
+    const rule = await server.app.inject({
+      method: 'POST',
+      url: '/api/v1/risk/rules',
+      headers: { authorization: `Bearer ${adminToken}` },
+      payload: { org_id: world.orgId, name: '扫码大额转审核', kind: 'amount_limit', mode: 'active', outcome: 'review', params: { scope: 'merchant', max_amount: 2_000, types: ['qr_sale'] } },
+    });
+    expect(rule.statusCode, rule.body).toBe(201);
+    const order = await world.terminal.request<{ orderId: string; payload: string }>('POST', '/api/v1/terminal/pay/qr/orders', { clientId: 'browser-order-2', amount: 3_000 });
+    await page.getByTestId('mobile-tab-pay').click();
+    await page.getByTestId('mobile-payload').fill(order.payload);
+    await page.getByTestId('mobile-read').click();
+    await expect.poll(() => page.getByTestId('mobile-order-amount').textContent()).toBe('¥30.00');
+    await page.getByTestId('mobile-confirm').click();
+    await expect.poll(() => page.getByTestId('mobile-result-title').textContent()).toBe('Held for the bank’s review');
+    expect(await page.getByTestId('mobile-result-code').textContent()).toBe('09');
+    expect(await page.getByTestId('mobile-result-held').textContent()).toContain('reserved');
+    await screenshot('mobile-pay-held-en');
+    const state = await world.terminal.request<{ status: string; transaction: (TxnReplyLike & { status: string }) | null }>('GET', `/api/v1/terminal/pay/qr/orders/${order.orderId}`);
+    expect(state.transaction).toMatchObject({ status: 'held', approved: false, amount: 3_000 });
     expect(pageErrors).toEqual([]);
   });
 });

@@ -58,7 +58,7 @@ export type PinCheck = 'ok' | 'wrong' | 'locked';
 
 /**
  * Verifies a PIN block (encrypted under `pinKey`, ISO 9564 format 0 or 4) against the card's
- * offset. Wrong PINs are counted in `pay_cards.pin_tries` with conditional updates, so concurrent
+ * offset (`card.pin_tries`, when given, is the count as the card row was just read; else it is read). Wrong PINs are counted in `pay_cards.pin_tries` with conditional updates, so concurrent
  * tries cannot lose a count: the try that reaches MAX_PIN_TRIES answers 'locked' ('75'), and so
  * does every try after it, right or wrong, until a PIN reset. A right PIN clears the count.
  * A block that does not decipher into a PIN (wrong key, garbage) counts as a wrong PIN, so it
@@ -66,14 +66,17 @@ export type PinCheck = 'ok' | 'wrong' | 'locked';
  */
 export async function verifyCardPin(
   deps: { db: Kysely<unknown> | PaymentsDb; crypto: CryptoService; now: () => number },
-  card: Pick<CardRow, 'id' | 'pin_method' | 'pin_offset' | 'pvki' | 'pvk_name'>,
+  card: Pick<CardRow, 'id' | 'pin_method' | 'pin_offset' | 'pvki' | 'pvk_name'> & { pin_tries?: number },
   pinBlock: Uint8Array,
   pinKey: PinKeyRef,
   format: 0 | 4,
   pan: string,
 ): Promise<PinCheck> {
   const db = deps.db as PaymentsDb;
-  const current = await db.selectFrom('pay_cards').select('pin_tries').where('id', '=', card.id).executeTakeFirst();
+  // The count as the card was just read (findCardByPan) saves a query; concurrent tries stay exact
+  // through the conditional updates below.
+  const current =
+    card.pin_tries === undefined ? await db.selectFrom('pay_cards').select('pin_tries').where('id', '=', card.id).executeTakeFirst() : { pin_tries: card.pin_tries };
   if (!current || toSafeInt(current.pin_tries) >= MAX_PIN_TRIES) return 'locked';
   const pvk = await payKeyByName(db, card.pvk_name);
   if (!pvk) throw new Error(`card ${card.id}: PVK ${card.pvk_name} is missing`);

@@ -297,6 +297,16 @@ export interface RiskEngine {
   assess(ctx: RiskContext): Promise<RiskDecision>;
   /** Tells velocity counters an approved transaction happened (after its commit). */
   record(ctx: RiskContext): void;
+  /**
+   * Inside the claim's transaction, after the row is inserted: checks the counting rules (velocity,
+   * daily totals) again with the rows still in flight counted too (this one included), so that
+   * concurrent requests cannot all pass one limit. On PostgreSQL it first takes a transaction lock
+   * per rule subject, which serialises the claims of one card, terminal or merchant across
+   * processes. Answers the decline code of a limit now passed (with the hit, for the row's `risk`),
+   * or null. Absent: nothing to check (risk off).
+   */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  confirm?(trx: Kysely<any>, ctx: RiskContext, decision: RiskDecision): Promise<{ code: ResponseCode; hit: RiskHit } | null>;
 }
 
 /** Risk-off (tests of other parts, and XIAOWEI_RISK=off): approves everything. */
@@ -407,4 +417,16 @@ export interface OffUsAuthorizer {
   queue(trx: Kysely<any>, advice: OffUsAdvice): Promise<void>;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   release(trx: Kysely<any>, txnId: string, send: boolean): Promise<void>;
+  /**
+   * Can the advice `txnId` still be taken back: queued and never attempted (so the switch cannot
+   * have seen it)? A read; `recall` decides.
+   */
+  recallable(txnId: string): Promise<boolean>;
+  /**
+   * Takes the advice `txnId` back into 'held' if it is still queued and never attempted (a
+   * conditional update: of a recall and the forwarder's claim only one wins); `release` then
+   * drops it or queues it again. False when it could not be recalled.
+   */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  recall(trx: Kysely<any>, txnId: string): Promise<boolean>;
 }

@@ -1,18 +1,20 @@
 /**
  * Transactions the risk rules held for review (status 'held', code '09', the funds reserved by a
- * pending transfer `<id>:hold`). A reviewer's decision settles them: approve posts the hold as the
- * sale (void the hold and post sale + fee in one linked chain, `completeHold`), decline voids the
- * hold. Idempotent: deciding again answers the row as it stands; the ledger tells which decision
- * (or the hold's expiry) won if two reviewers raced.
+ * pending transfer `<id>:hold`): terminal card sales, QR sales and customer transfers. A
+ * reviewer's decision settles them: approve posts the hold as the payment (void the hold and post
+ * sale + fee — or the transfer — in one linked chain), decline voids the hold (and reopens a
+ * dynamic QR order the payment had claimed). Idempotent: deciding again answers the row as it
+ * stands; the ledger tells which decision (or the hold's expiry) won if two reviewers raced.
  */
 import type { Kysely } from 'kysely';
 import { XiaoweiError } from '../platform/errors.js';
-import { completeHold, releaseHold, type PostingAccounts } from './postings.js';
+import { chain, completeHold, releaseHold } from './postings.js';
+import { customerTransferOf, paymentAccounts } from './qr-commit.js';
+import type { QrTables } from './qr-tables.js';
 import type { TxnReply } from './contracts.js';
 import type { PaymentsDeps } from './deps.js';
 import { batchNoOf, post } from './engine-ledger.js';
 import { findById, newAuthCode, replyOf, type EngineDb, type TxnRow } from './engine-rows.js';
-import { loadMerchant } from './merchants.js';
 
 export interface ResolvedHeld {
   row: TxnRow;
@@ -29,19 +31,18 @@ export async function resolveHeld(deps: PaymentsDeps, txnId: string, decision: '
   const row = await findById(db, txnId);
   if (!row) throw new XiaoweiError('payment_transaction_not_found');
   const batchNo = await batchNoOf(db, row.batch_id);
-  if (row.status !== 'held' || !row.pending_transfer_id || !row.account_id || !row.merchant_party_id) {
+  const transfer = row.type === 'transfer';
+  if (row.status !== 'held' || !row.pending_transfer_id || !row.account_id || (transfer ? !row.counter_account_id : !row.merchant_party_id)) {
     return { row, reply: replyOf(row, batchNo), changed: false };
   }
-  const merchant = await loadMerchant(db as Kysely<unknown>, row.merchant_party_id);
-  if (!merchant) throw new XiaoweiError('internal', `merchant of ${row.id} is missing`);
-  const accounts: PostingAccounts = { customer: row.account_id, receivable: merchant.receivable_account_id };
-  const transfers = decision === 'approve' ? completeHold(row.id, row.pending_transfer_id, accounts, row.amount, row.fee) : [releaseHold(declineBase(row.id), row.pending_transfer_id, accounts)];
-  const outcome = await post(deps, transfers);
+  const accounts = await paymentAccounts(deps, row);
+  const approve = transfer ? chain([releaseHold(row.id, row.pending_transfer_id, accounts), customerTransferOf(row)]) : completeHold(row.id, row.pending_transfer_id, accounts, row.amount, row.fee);
+  const outcome = await post(deps, decision === 'approve' ? approve : [releaseHold(declineBase(row.id), row.pending_transfer_id, accounts)]);
 
   // What the ledger says happened to the hold decides the row, whichever request got there first.
   let status: TxnRow['status'];
   if (outcome.ok) status = decision === 'approve' ? 'approved' : 'declined';
-  else if (await deps.ledger.lookupTransfer(`${row.id}:pay`)) status = 'approved';
+  else if (await deps.ledger.lookupTransfer(`${row.id}:${transfer ? 'xfer' : 'pay'}`)) status = 'approved';
   else if (await deps.ledger.lookupTransfer(`${declineBase(row.id)}:release`)) status = 'declined';
   else if (outcome.result === 'pending_transfer_expired' || outcome.result === 'pending_transfer_already_voided') status = 'expired';
   else throw new XiaoweiError('internal', `ledger refused the review decision: ${outcome.result}`);
@@ -66,6 +67,15 @@ export async function resolveHeld(deps: PaymentsDeps, txnId: string, decision: '
   if (Number(done.numUpdatedRows) !== 1) {
     const now2 = (await findById(db, row.id)) ?? next;
     return { row: now2, reply: replyOf(now2, batchNo), changed: false };
+  }
+  // A declined (or lapsed) QR payment gives back the dynamic order it claimed: the customer may pay it another way.
+  if (status !== 'approved' && row.type === 'qr_sale') {
+    await (deps.db as Kysely<QrTables>)
+      .updateTable('pay_qr_orders')
+      .set({ status: 'open', txn_id: null, updated_at: now })
+      .where('txn_id', '=', row.id)
+      .where('status', '=', 'paid')
+      .execute();
   }
   if (status === 'approved') {
     deps.risk.record({

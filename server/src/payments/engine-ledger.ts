@@ -15,6 +15,7 @@ import { IN_FLIGHT, findById, newAuthCode, replyOf, toTxnRow, type EngineDb, typ
 import { loadMerchant, type LoadedMerchant } from './merchants.js';
 import { adviceOf, isOffUs } from './engine-offus.js';
 import { write } from './engine-writer.js';
+import { finishVoidReversal, isVoidReversal, voidReversalTransfers } from './engine-void-reversal.js';
 
 export const HOLD_SECONDS = PREAUTH_HOLD_DAYS * 86_400;
 
@@ -68,6 +69,7 @@ export function transfersOf(row: TxnRow, original: TxnRow | undefined, accounts:
       return returnTransfers(row.id, accounts, row.amount, row.fee, PAY_CODES.refund);
     case 'reversal': {
       const o = need(original);
+      if (isVoidReversal(row, o)) return voidReversalTransfers(row, o, accounts);
       if (o.type === 'preauth' || (o.pending_transfer_id && o.auth_code === null)) return [releaseHold(row.id, o.pending_transfer_id!, accounts)];
       if (row.amount === 0) return [];
       return returnTransfers(row.id, accounts, row.amount, row.fee, PAY_CODES.reversal);
@@ -168,6 +170,8 @@ export async function settle(deps: PaymentsDeps, row: TxnRow, options: SettleOpt
   const outcome = await post(deps, transfersOf(row, original, accounts));
   const now = deps.now();
   const held = (row.type === 'sale' || row.type === 'qr_sale') && row.pending_transfer_id !== null;
+  // A void's reversal the ledger refused is still acknowledged (nothing undone, amount 0): the void stands, staff get the case.
+  const unposted = !outcome.ok && isVoidReversal(row, original);
   const final: TxnRow = outcome.ok
     ? {
         ...row,
@@ -176,7 +180,9 @@ export async function settle(deps: PaymentsDeps, row: TxnRow, options: SettleOpt
         auth_code: held ? null : (options.authCode ?? newAuthCode()),
         updated_at: now,
       }
-    : { ...row, status: 'declined', response_code: codeForLedger(outcome.result), pending_transfer_id: null, hold_expires_at: null, updated_at: now };
+    : unposted
+      ? { ...row, status: 'approved', response_code: '00', amount: 0, fee: 0, auth_code: newAuthCode(), pending_transfer_id: null, hold_expires_at: null, updated_at: now }
+      : { ...row, status: 'declined', response_code: codeForLedger(outcome.result), pending_transfer_id: null, hold_expires_at: null, updated_at: now };
   final.reply = JSON.stringify(replyOf(final, options.batchNo));
   const won = await write(deps, async (trx) => {
     const done = await trx
@@ -189,12 +195,14 @@ export async function settle(deps: PaymentsDeps, row: TxnRow, options: SettleOpt
         hold_expires_at: final.hold_expires_at,
         reply: final.reply,
         updated_at: now,
+        ...(unposted ? { amount: 0, fee: 0 } : {}),
       })
       .where('id', '=', row.id)
       .where('reply', '=', IN_FLIGHT)
       .executeTakeFirst();
     if (Number(done.numUpdatedRows) !== 1) return false;
     if (!outcome.ok) await compensate(trx, final, original, outcome.result);
+    if (original && isVoidReversal(row, original)) await finishVoidReversal(deps, trx, { ...row, updated_at: now }, original, outcome.ok);
     // The switch hears of a void/reversal/refund of an off-us sale only if our ledger took it.
     const advice = adviceOf(row, original);
     if (advice && deps.offUs) await deps.offUs.release(trx, advice.txnId, outcome.ok);

@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DIALECTS } from '../../test/dialects.js';
 import { createHarness, type Harness } from '../../test/harness.js';
+import { luhnDigit } from '../gateway/switch-sim/index.js';
 import { BANK_ACCOUNTS } from '../seed/bootstrap.js';
 import type { OffUsAdvice, OffUsAnswer, OffUsAuthorizer, OffUsRequest, TxnReply } from './contracts.js';
 import * as E from './engine.js';
@@ -15,16 +16,7 @@ import { setupPaymentsWorld, type PaymentsWorld } from './test-support.js';
 let seq = 0;
 const cid = (p = 'c'): string => `${p}-${process.pid}-${++seq}`;
 
-function luhn(body: string): string {
-  let sum = 0;
-  for (let i = 0; i < body.length; i++) {
-    let d = Number(body[body.length - 1 - i]);
-    if (i % 2 === 0) d *= 2;
-    sum += d > 9 ? d - 9 : d;
-  }
-  return body + String((10 - (sum % 10)) % 10);
-}
-const OFF_US_PAN = luhn('621999000000000123');
+const OFF_US_PAN = `621999000000000123${luhnDigit('621999000000000123')}`;
 
 /** A scripted switch: answers from `next`, records every call and the store-and-forward queue. */
 class FakeSwitch implements OffUsAuthorizer {
@@ -32,7 +24,7 @@ class FakeSwitch implements OffUsAuthorizer {
   /** What recover() answers, per txn id (the link's journal). */
   recorded = new Map<string, OffUsAnswer>();
   requests: OffUsRequest[] = [];
-  advices = new Map<string, OffUsAdvice & { state: 'held' | 'queued' | 'dropped' }>();
+  advices = new Map<string, OffUsAdvice & { state: 'held' | 'queued' | 'dropped' | 'sent'; attempts: number }>();
   recovers = 0;
   async authorize(r: OffUsRequest): Promise<OffUsAnswer> {
     this.requests.push(r);
@@ -45,11 +37,29 @@ class FakeSwitch implements OffUsAuthorizer {
     return this.recorded.get(txnId) ?? { outcome: 'unavailable' };
   }
   async queue(_trx: unknown, advice: OffUsAdvice): Promise<void> {
-    if (!this.advices.has(advice.txnId)) this.advices.set(advice.txnId, { ...advice, state: 'held' });
+    if (!this.advices.has(advice.txnId)) this.advices.set(advice.txnId, { ...advice, state: 'held', attempts: 0 });
   }
   async release(_trx: unknown, txnId: string, send: boolean): Promise<void> {
     const a = this.advices.get(txnId);
-    if (a) a.state = send ? 'queued' : 'dropped';
+    if (a?.state === 'held') a.state = send ? 'queued' : 'dropped';
+  }
+  async recallable(txnId: string): Promise<boolean> {
+    const a = this.advices.get(txnId);
+    return a?.state === 'queued' && a.attempts === 0;
+  }
+  async recall(_trx: unknown, txnId: string): Promise<boolean> {
+    const a = this.advices.get(txnId);
+    if (a?.state !== 'queued' || a.attempts > 0) return false;
+    a.state = 'held';
+    return true;
+  }
+  /** The forwarder tried the advice (the switch may have it now). */
+  send(txnId: string): void {
+    const a = this.advices.get(txnId);
+    if (a) {
+      a.attempts++;
+      a.state = 'sent';
+    }
   }
 }
 
@@ -133,6 +143,51 @@ describe.each(DIALECTS)('off-us cards through the engine (%s)', (dialect) => {
     // Partly refunded at the switch: a whole reversal would undo more than is left.
     const late = await E.reversal(h.payments.deps, req(), { clientId: cid('r'), originalClientId: c.clientId });
     expect(late.responseCode).toBe('22');
+  });
+
+  it('a reversal of a void whose advice is still queued recalls it: the sale stands again at the switch and in our ledger', async () => {
+    const before = { clearing: await clearing(), receivable: await w.balanceOf(w.merchant.receivable) };
+    const a = await sale(6_000);
+    const charged = { clearing: await clearing(), receivable: await w.balanceOf(w.merchant.receivable) };
+    const v = await E.voidSale(h.payments.deps, req(), { clientId: cid('v'), originalId: a.id });
+    expect(sw.advices.get(v.id)).toMatchObject({ kind: 'reversal', originalTxnId: a.id, state: 'queued' });
+    expect({ clearing: await clearing(), receivable: await w.balanceOf(w.merchant.receivable) }).toEqual(before);
+    const body = { clientId: cid('rv'), originalClientId: v.clientId };
+    const rev = await E.reversal(h.payments.deps, req(), body);
+    expect(rev).toMatchObject({ responseCode: '00', amount: 6_000, fee: a.fee, originalId: v.id });
+    // The switch never hears of the void; no advice is made for the reversal itself.
+    expect(sw.advices.get(v.id)?.state).toBe('dropped');
+    expect(sw.advices.has(rev.id)).toBe(false);
+    expect({ clearing: await clearing(), receivable: await w.balanceOf(w.merchant.receivable) }).toEqual(charged);
+    expect((await E.transactionByClient(h.payments.deps, w.terminalId, a.clientId))?.status).toBe('approved');
+    expect(await E.reversal(h.payments.deps, req(), body)).toEqual(rev);
+    expect((await h.ledger.verify()).ok).toBe(true);
+  });
+
+  it('a reversal of a void whose advice the switch may have seen is acknowledged; the void stands and staff get the case', async () => {
+    const before = await clearing();
+    const a = await sale(2_200);
+    const v = await E.voidSale(h.payments.deps, req(), { clientId: cid('v'), originalId: a.id });
+    sw.send(v.id);
+    const rev = await E.reversal(h.payments.deps, req(), { clientId: cid('rv'), originalClientId: v.clientId });
+    expect(rev).toMatchObject({ responseCode: '00', approved: true, amount: 0 });
+    expect(await clearing()).toBe(before);
+    expect((await E.transactionByClient(h.payments.deps, w.terminalId, a.clientId))?.status).toBe('voided');
+    expect((await E.transactionByClient(h.payments.deps, w.terminalId, v.clientId))?.status).toBe('approved');
+    const cases = (await h.db.selectFrom('pay_recon_exceptions' as never).selectAll().where('host_txn_id' as never, '=', v.id as never).execute()) as { kind: string }[];
+    expect(cases.map((c) => c.kind)).toEqual(['void_reversal_offus']);
+    // Without a switch link nothing can be recalled either.
+    const b = await sale(1_000);
+    const v2 = await E.voidSale(h.payments.deps, req(), { clientId: cid('v'), originalId: b.id });
+    h.payments.deps.offUs = undefined;
+    try {
+      expect(await E.reversal(h.payments.deps, req(), { clientId: cid('rv'), originalClientId: v2.clientId })).toMatchObject({ responseCode: '00', amount: 0 });
+    } finally {
+      h.payments.deps.offUs = sw;
+    }
+    expect(sw.advices.get(v2.id)?.state).toBe('queued');
+    expect(await clearing()).toBe(before);
+    expect((await h.ledger.verify()).ok).toBe(true);
   });
 
   it('a claimed sale whose process died is finished from what the switch link recorded, never sent again', async () => {

@@ -20,7 +20,8 @@ export const isOffUs = (row: Pick<TxnRow, 'account_id' | 'card_id'>): boolean =>
 
 /** The advice a row owes the switch about its off-us original, or null. */
 export function adviceOf(row: Pick<TxnRow, 'id' | 'type' | 'amount'>, original: TxnRow | undefined): OffUsAdvice | null {
-  if (!original || !isOffUs(original)) return null;
+  // Only a sale was authorised at the switch (a void's reversal recalls the void's own advice instead).
+  if (!original || original.type !== 'sale' || !isOffUs(original)) return null;
   if (row.type === 'void' || row.type === 'reversal') return { txnId: row.id, kind: 'reversal', originalTxnId: original.id, amount: original.amount };
   if (row.type === 'refund') return { txnId: row.id, kind: 'refund', originalTxnId: original.id, amount: row.amount };
   return null;

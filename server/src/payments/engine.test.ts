@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DIALECTS } from '../../test/dialects.js';
 import { auth, createHarness, type Harness } from '../../test/harness.js';
+import { luhnDigit } from '../gateway/switch-sim/index.js';
 import { BANK_ACCOUNTS } from '../seed/bootstrap.js';
 import { TerminalApiError } from '../terminals/client.js';
 import type { TxnReply } from './contracts.js';
@@ -335,6 +336,141 @@ describe.each(DIALECTS)('terminal transaction engine (%s)', (dialect) => {
     expect(await balances()).toEqual(before);
   });
 
+  describe('reversal of a void (the terminal had no answer to the void)', () => {
+    const req = () => ({
+      terminal: { terminal_id: w.terminalId, serial: '', owner_party_id: w.merchant.partyId, org_id: w.orgId, group_ids: [], session_id: w.terminal.session!.sessionId, operator: null },
+      operatorId: 'op-test',
+      seq: 1,
+    });
+    const status = async (id: string): Promise<string> => (await w.terminal.request<TxnReply>('GET', `/api/v1/terminal/pay/transactions/${id}`)).status;
+    const verified = async (): Promise<void> => expect((await h.ledger.verify()).ok).toBe(true);
+    const usage = async (cardId: string): Promise<number> => {
+      const rows = (await h.db.selectFrom('pay_card_usage' as never).selectAll().where('card_id' as never, '=', cardId as never).execute()) as { amount: unknown }[];
+      return rows.reduce((n, r) => n + Number(r.amount), 0);
+    };
+
+    it('a sale void reversed: the sale stands again — customer debited, merchant credited with the fee — once, however often it is sent', async () => {
+      const before = await balances();
+      const s = await sale(7_000);
+      const charged = await balances();
+      const usedBefore = await usage(w.card.id);
+      const v = await asSupervisor(() => pay('void', { clientId: cid('void'), originalId: s.id }));
+      expect(v.responseCode).toBe('00');
+      expect(await balances()).toEqual(before);
+      expect(await usage(w.card.id)).toBe(usedBefore - 7_000);
+
+      const body = { clientId: cid('rv'), originalClientId: v.clientId };
+      const rev = await pay('reversal', body);
+      expect(rev).toMatchObject({ type: 'reversal', responseCode: '00', approved: true, amount: 7_000, fee: s.fee, originalId: v.id });
+      expect(await balances()).toEqual(charged);
+      expect(await status(s.id)).toBe('approved');
+      expect(await status(v.id)).toBe('reversed');
+      expect(await usage(w.card.id)).toBe(usedBefore);
+      // The same reversal again (a retry) answers the first answer; another one finds nothing left to undo.
+      expect(await pay('reversal', body)).toEqual(rev);
+      const other = await pay('reversal', { clientId: cid('rv'), originalClientId: v.clientId });
+      expect(other).toMatchObject({ responseCode: '00', amount: 0 });
+      expect(await balances()).toEqual(charged);
+      await verified();
+      // The sale stands: it can be voided again, and that void reversed again.
+      const v2 = await asSupervisor(() => pay('void', { clientId: cid('void'), originalId: s.id }));
+      expect(v2.responseCode).toBe('00');
+      expect(await balances()).toEqual(before);
+      expect((await E.reversal(h.payments.deps, req(), { clientId: cid('rv'), originalClientId: v2.clientId })).amount).toBe(7_000);
+      expect(await balances()).toEqual(charged);
+      await verified();
+    });
+
+    it('a declined void is acknowledged with nothing to undo; a reversal before the void arrives makes the late void refused', async () => {
+      const s = await sale(1_500);
+      const charged = await balances();
+      const declinedVoid = await asSupervisor(() => pay('void', { clientId: cid('void'), originalId: 'no-such-txn' }));
+      expect(declinedVoid.responseCode).toBe('25');
+      expect(await pay('reversal', { clientId: cid('rv'), originalClientId: declinedVoid.clientId })).toMatchObject({ responseCode: '00', amount: 0 });
+
+      const lateClientId = cid('late-void');
+      const early = await pay('reversal', { clientId: cid('rv'), originalClientId: lateClientId });
+      expect(early.responseCode).toBe('00');
+      const late = await asSupervisor(() => pay('void', { clientId: lateClientId, originalId: s.id }));
+      expect(late).toMatchObject({ type: 'void', status: 'reversed', approved: false, responseCode: '22' });
+      expect(await status(s.id)).toBe('approved');
+      expect(await balances()).toEqual(charged);
+      await verified();
+    });
+
+    it('a pre-auth void reversed restores the hold until the pre-auth’s own expiry; the pre-auth can then be completed', async () => {
+      const before = await balances();
+      const p = await pay('preauth', { clientId: cid('pa'), amount: 6_000, card: card(), pinBlock: await w.pinBlock() });
+      const held = await balances();
+      expect(held.customer).toBe(before.customer - 6_000);
+      const pv = await asSupervisor(() => pay('preauth-void', { clientId: cid('pv'), originalId: p.id }));
+      expect(pv.responseCode).toBe('00');
+      expect(await balances()).toEqual(before);
+      const rev = await pay('reversal', { clientId: cid('rv'), originalClientId: pv.clientId });
+      expect(rev).toMatchObject({ responseCode: '00', amount: 6_000, fee: 0 });
+      expect(await balances()).toEqual(held);
+      expect(await status(p.id)).toBe('approved');
+      expect(await status(pv.id)).toBe('reversed');
+      const row = (await h.db.selectFrom('pay_transactions' as never).selectAll().where('id' as never, '=', p.id as never).executeTakeFirstOrThrow()) as { pending_transfer_id: string; hold_expires_at: unknown };
+      expect(row.pending_transfer_id).toBe(`${rev.id}:hold`);
+      const pending = (await h.tdb.database.kysely.selectFrom('ledger_pending' as never).selectAll().where('id' as never, '=', `${rev.id}:hold` as never).executeTakeFirstOrThrow()) as { expires_at: unknown };
+      // The restored hold lapses with the pre-auth (to the second), not 30 days from now.
+      expect(Math.abs(Number(pending.expires_at) - Number(row.hold_expires_at))).toBeLessThanOrEqual(2_000_000);
+      await verified();
+      const c = await pay('completion', { clientId: cid('comp'), originalId: p.id, amount: 6_000 });
+      expect(c.responseCode).toBe('00');
+      expect((await balances()).customer).toBe(before.customer - 6_000);
+      await verified();
+    });
+
+    it('a completion void reversed restores the completion exactly', async () => {
+      const before = await balances();
+      const p = await pay('preauth', { clientId: cid('pa'), amount: 4_000, card: card(), pinBlock: await w.pinBlock() });
+      const c = await pay('completion', { clientId: cid('comp'), originalId: p.id, amount: 4_400 });
+      expect(c.responseCode).toBe('00');
+      const completed = await balances();
+      expect(completed.customer).toBe(before.customer - 4_400);
+      const cv = await asSupervisor(() => pay('completion-void', { clientId: cid('cv'), originalId: c.id }));
+      expect(cv.responseCode).toBe('00');
+      expect(await balances()).toEqual(before);
+      const rev = await pay('reversal', { clientId: cid('rv'), originalClientId: cv.clientId });
+      expect(rev).toMatchObject({ responseCode: '00', amount: 4_400, fee: c.fee });
+      expect(await balances()).toEqual(completed);
+      expect(await status(c.id)).toBe('approved');
+      expect(await status(cv.id)).toBe('reversed');
+      await verified();
+    });
+
+    it('when the customer cannot be charged again the reversal is still acknowledged, the void stands and staff get the case', async () => {
+      const poor = await setupPaymentsWorld(h, { balance: 1_000, cardLimits: { per_txn_limit: 100_000, daily_limit: 100_000 } });
+      const go = async (amount: number) =>
+        poor.terminal.request<TxnReply>('POST', SALE, { clientId: cid('poor'), amount, card: { pan: poor.card.pan, expiry: poor.card.expiry }, pinBlock: await poor.pinBlock() });
+      const s = await go(800);
+      expect(s.responseCode).toBe('00');
+      await poor.signOnSupervisor();
+      const v = await poor.terminal.request<TxnReply>('POST', '/api/v1/terminal/pay/void', { clientId: cid('void'), originalId: s.id });
+      expect(v.responseCode).toBe('00');
+      await poor.signOnCashier();
+      // Meanwhile the customer spent most of it.
+      expect((await go(700)).responseCode).toBe('00');
+      const receivable = await poor.balanceOf(poor.merchant.receivable);
+      const rev = await poor.terminal.request<TxnReply>('POST', '/api/v1/terminal/pay/reversal', { clientId: cid('rv'), originalClientId: v.clientId });
+      expect(rev).toMatchObject({ responseCode: '00', approved: true, amount: 0, fee: 0, originalId: v.id });
+      expect(await poor.balanceOf(poor.customerAccount)).toBe(300);
+      expect(await poor.balanceOf(poor.merchant.receivable)).toBe(receivable);
+      const seen = async (id: string) => (await poor.terminal.request<TxnReply>('GET', `/api/v1/terminal/pay/transactions/${id}`)).status;
+      expect(await seen(v.id)).toBe('approved');
+      expect(await seen(s.id)).toBe('voided');
+      const cases = (await h.db.selectFrom('pay_recon_exceptions' as never).selectAll().where('host_txn_id' as never, '=', v.id as never).execute()) as { kind: string; status: string }[];
+      expect(cases).toEqual([expect.objectContaining({ kind: 'void_reversal_unposted', status: 'open' })]);
+      const listed = await h.app.inject({ method: 'GET', url: '/api/v1/reconciliation/exceptions?status=open', headers: auth(h.adminToken) });
+      expect(listed.json<{ items: { kind: string; host_txn_id: string }[] }>().items).toContainEqual(expect.objectContaining({ kind: 'void_reversal_unposted', host_txn_id: v.id }));
+      // The retry answers the same; the void can be reversed later by nobody but a new sale.
+      expect(await poor.terminal.request<TxnReply>('POST', '/api/v1/terminal/pay/reversal', { clientId: rev.clientId, originalClientId: v.clientId })).toEqual(rev);
+      await verified();
+    });
+  });
+
   it('reverseHostTransaction (reconciliation) reverses a host transaction once', async () => {
     const before = await balances();
     const s = await sale(6_000);
@@ -460,15 +596,3 @@ describe.each(DIALECTS)('terminal transaction engine (%s)', (dialect) => {
   });
 });
 
-function luhnDigit(body: string): string {
-  let sum = 0;
-  for (let i = 0; i < body.length; i++) {
-    let d = Number(body[body.length - 1 - i]);
-    if (i % 2 === 0) {
-      d *= 2;
-      if (d > 9) d -= 9;
-    }
-    sum += d;
-  }
-  return String((10 - (sum % 10)) % 10);
-}

@@ -38,7 +38,8 @@ import {
 import type { PaymentsDeps } from './deps.js';
 import { HOLD_SECONDS, batchNoOf, offUsDeclineCode, settle, settleInFlight, settleOffUs } from './engine-ledger.js';
 import { SWITCH_CLEARING, isOffUs, withAdvice } from './engine-offus.js';
-import { write } from './engine-writer.js';
+import { CLAIMS_ORDERED, claimWrite, onDisk, write } from './engine-writer.js';
+import { VOID_TYPES, isOffUsVoid, recordVoidException } from './engine-void-reversal.js';
 import {
   IN_FLIGHT,
   REVERSED_BEFORE_ARRIVAL,
@@ -116,6 +117,8 @@ async function answerExisting(deps: PaymentsDeps, existing: TxnRow, type: TxnTyp
   }
   if (existing.request_hash !== hash || existing.type !== type) return duplicateReply(existing, type, existing.client_id, deps.now());
   const row = existing.reply === IN_FLIGHT ? await settleInFlight(deps, existing) : existing;
+  // The stored answer may have been committed a moment ago by another request, its sync still running.
+  await onDisk(deps);
   return JSON.parse(row.reply) as TxnReply;
 }
 
@@ -182,12 +185,15 @@ async function run(
 ): Promise<TxnReply> {
   const hash = requestHash(type, fields);
   const d = db(deps);
-  const known = await findByClient(d, req.terminal.terminal_id, clientId);
-  if (known) return answerExisting(deps, known, type, hash);
-
   const nowUs = deps.now();
-  let batch = await openBatch(d, req.terminal.terminal_id, nowUs);
-  const merchant = await loadMerchant(d as Kysely<unknown>, req.terminal.owner_party_id);
+  // Three independent reads at once (on PostgreSQL three round trips in parallel instead of in turn).
+  const [known, opened, merchant] = await Promise.all([
+    findByClient(d, req.terminal.terminal_id, clientId),
+    openBatch(d, req.terminal.terminal_id, nowUs),
+    loadMerchant(d as Kysely<unknown>, req.terminal.owner_party_id),
+  ]);
+  if (known) return answerExisting(deps, known, type, hash);
+  let batch = opened;
   for (let attempt = 0; ; attempt++) {
     const base = baseRow(deps, req, type, clientId, hash, batch, nowUs);
     // A reversal undoes what was done: it is processed even for a merchant suspended meanwhile.
@@ -206,7 +212,8 @@ async function run(
 
     const row: TxnRow = { ...base, ...decision.proceed };
     try {
-      await write(deps, async (trx) => {
+      // Ordered, not yet durable: what follows (the ledger's commit, the final update) makes it so (engine-writer.ts).
+      await claimWrite(deps, async (trx) => {
         // The batch may have been closed since it was read: then this belongs in the next one.
         if (row.batch_id !== null) {
           const open = await trx
@@ -214,6 +221,7 @@ async function run(
             .select('status')
             .where('id', '=', row.batch_id)
             .$if(deps.database.dialect === 'postgres', (q) => q.forShare())
+            .$if(deps.database.dialect === 'postgres' && CLAIMS_ORDERED, (q) => q.select(sql<string>`set_config('synchronous_commit', 'off', true)`.as('sync')))
             .executeTakeFirst();
           if (open?.status !== 'open') throw new Declined('batch_closed');
         }
@@ -280,6 +288,24 @@ function reserveUsage(card: CardRow): ClaimEffect {
   };
 }
 
+/**
+ * The risk limits (velocity, daily totals) checked again inside the claim, where requests in
+ * flight count each other (`RiskEngine.confirm`), then `then`. A limit now passed declines the
+ * request with the rule's code, and the row's `risk` names the rule.
+ */
+function withinLimits(deps: PaymentsDeps, ctx: RiskContext, decision: RiskDecision, then?: ClaimEffect): ClaimEffect {
+  const risk = deps.risk;
+  if (!risk.confirm) return then ?? (async () => null);
+  return async (trx, row) => {
+    const over = await risk.confirm!(trx, ctx, decision);
+    if (over) {
+      row.risk = JSON.stringify({ outcome: 'decline', code: over.code, hits: [...decision.hits, over.hit] } satisfies RiskDecision);
+      return over.code;
+    }
+    return then ? then(trx, row) : null;
+  };
+}
+
 function riskContext(row: TxnRow, lat?: number, lng?: number): RiskContext {
   return {
     type: row.type,
@@ -318,7 +344,7 @@ async function cardPayment(
   if (decision.outcome === 'decline') return { final: decision.code, patch: { ...patch, risk: riskJson } };
   const shaped = shape(row, decision);
   if (typeof shaped === 'string') return { final: shaped, patch: { ...patch, risk: riskJson } };
-  return { proceed: { ...patch, ...shaped, risk: riskJson }, claim: reserveUsage(card), risk: ctx };
+  return { proceed: { ...patch, ...shaped, risk: riskJson }, claim: withinLimits(deps, ctx, decision, reserveUsage(card)), risk: ctx };
 }
 
 /** The PIN block of a request as the switch link needs it (it translates it to the zone PIN key). */
@@ -373,6 +399,7 @@ async function offUsPayment(
   if (typeof shaped === 'string') return { final: shaped, patch: { ...patch, risk: riskJson } };
   return {
     proceed: { ...patch, ...shaped, risk: riskJson },
+    claim: withinLimits(deps, ctx, decision),
     risk: ctx,
     offUs: await offUsRequest(deps, req, 'sale', input, merchant),
   };
@@ -557,7 +584,7 @@ export function completion(deps: PaymentsDeps, req: TerminalRequest, input: { cl
     const decision = await deps.risk.assess(ctx);
     const riskJson = decision.hits.length > 0 || decision.outcome !== 'approve' ? JSON.stringify(decision) : null;
     if (decision.outcome !== 'approve') return { final: decision.outcome === 'decline' ? decision.code : '59', patch: { ...patch, risk: riskJson } };
-    return { proceed: { ...patch, risk: riskJson }, claim: transition(o.id, 'approved', 'completed', '22'), risk: ctx };
+    return { proceed: { ...patch, risk: riskJson }, claim: withinLimits(deps, ctx, decision, transition(o.id, 'approved', 'completed', '22')), risk: ctx };
   });
 }
 
@@ -581,10 +608,10 @@ export function completionVoid(deps: PaymentsDeps, req: TerminalRequest, input: 
 /**
  * Reversal (冲正): the terminal had no answer to `originalClientId`. Undoes the original if it had
  * an effect (a sale, completion or QR sale: the money goes back with the fee; a pre-auth or a held
- * sale: the hold is released); acknowledges ('00') when there is nothing to undo; when the
- * original has not arrived, stores it as reversed so that a late original is refused. Voids,
- * refunds, pre-auth voids and completion voids are not undone by reversal ('12': the terminal
- * should not send one — CUP sends none for refunds; a void is corrected by a new sale).
+ * sale: the hold is released; a void, pre-auth void or completion void: what it voided stands
+ * again, see `reverseVoid`); acknowledges ('00') when there is nothing to undo; when the original
+ * has not arrived, stores it as reversed so that a late original is refused. Refunds are not
+ * undone by reversal ('12': CUP sends none for them).
  */
 export function reversal(deps: PaymentsDeps, req: TerminalRequest, input: { clientId: string; originalClientId: string }): Promise<TxnReply> {
   return run(deps, req, 'reversal', input.clientId, [input.originalClientId], async (base, _m, batch) => {
@@ -628,7 +655,45 @@ async function reverseOf(deps: PaymentsDeps, found: TxnRow): Promise<Decision> {
     if (o.status !== 'approved') return { final: '22', patch };
     return { proceed: { ...patch, amount: o.amount }, claim: undoing(o, transition(o.id, 'approved', 'reversed', 'retry')) };
   }
+  if (VOID_TYPES.includes(o.type)) return reverseVoid(deps, o, patch);
+  // A refund (CUP sends no reversal for one) or a reversal: nothing a reversal may undo.
   return { final: '12', patch };
+}
+
+/**
+ * Reversal of an approved void, pre-auth void or completion void (engine-void-reversal.ts): the
+ * voided transaction stands again — charged again with its fee, or its hold restored until its
+ * own expiry. The claim moves the void to reversed (and recalls an off-us void's advice from the
+ * switch link's queue); settle posts and brings the voided transaction back. Acknowledged with
+ * nothing undone ('00', amount 0) when the voided transaction cannot come back: a pre-auth whose
+ * hold would have lapsed, or an off-us void the switch may have heard of (listed for staff).
+ */
+async function reverseVoid(deps: PaymentsDeps, v: TxnRow, patch: Partial<TxnRow>): Promise<Decision> {
+  if (v.status !== 'approved' || !v.original_id) return { final: '00', patch };
+  const o = await findById(db(deps), v.original_id);
+  if (!o || o.status !== 'voided') return { final: '00', patch };
+  const move = transition(v.id, 'approved', 'reversed', 'retry');
+  if (v.type === 'preauth_void') {
+    // A hold that would have lapsed by now is not restored (nor is one with less than a second left).
+    if (o.hold_expires_at === null || o.hold_expires_at <= deps.now() + 1_000_000) return { final: '00', patch };
+    return { proceed: { ...patch, amount: o.amount, fee: 0, hold_expires_at: o.hold_expires_at }, claim: move };
+  }
+  const proceed: Partial<TxnRow> = { ...patch, amount: o.amount, fee: o.fee };
+  if (!isOffUsVoid(v)) return { proceed, claim: move };
+  const offUs = deps.offUs;
+  if (!offUs || !(await offUs.recallable(v.id))) {
+    await recordVoidException(db(deps), 'void_reversal_offus', v, deps.now());
+    return { final: '00', patch };
+  }
+  return {
+    proceed,
+    claim: async (trx, row) => {
+      const refused = await move(trx, row);
+      if (refused) return refused;
+      // The forwarder claimed it since we looked: decide again (then it is not recallable).
+      return (await offUs.recall(trx, v.id)) ? null : 'retry';
+    },
+  };
 }
 
 /**
@@ -667,6 +732,7 @@ export async function terminalTransaction(deps: PaymentsDeps, terminalId: string
   const found = await findById(db(deps), id);
   if (!found || found.terminal_id !== terminalId || found.request_hash === REVERSED_BEFORE_ARRIVAL) return undefined;
   const row = await refreshExpiry(deps, await settleInFlight(deps, found));
+  await onDisk(deps);
   return replyOf(row, await batchNoOf(db(deps), row.batch_id));
 }
 
@@ -675,6 +741,7 @@ export async function transactionByClient(deps: PaymentsDeps, terminalId: string
   const found = await findByClient(db(deps), terminalId, clientId);
   if (!found || found.request_hash === REVERSED_BEFORE_ARRIVAL) return undefined;
   const row = await refreshExpiry(deps, await settleInFlight(deps, found));
+  await onDisk(deps);
   return replyOf(row, await batchNoOf(db(deps), row.batch_id));
 }
 

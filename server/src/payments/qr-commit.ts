@@ -21,8 +21,9 @@ import { newId } from '../platform/ids.js';
 import { toSafeInt } from '../platform/int.js';
 import { RESPONSE_CODES, businessDate, type ResponseCode, type RiskContext, type RiskDecision, type TxnReply, type TxnStatus } from './contracts.js';
 import type { PaymentsDeps } from './deps.js';
+import { HOLD_SECONDS } from './engine-ledger.js';
 import { loadMerchant } from './merchants.js';
-import { saleTransfers } from './postings.js';
+import { holdTransfer, saleTransfers, type PostingAccounts } from './postings.js';
 import type { QrTables } from './qr-tables.js';
 
 /**
@@ -112,15 +113,40 @@ export async function findTxn(db: Db, scope: string, clientId: string): Promise<
   return db.selectFrom('pay_transactions').selectAll().where('client_scope', '=', scope).where('client_id', '=', clientId).executeTakeFirst();
 }
 
-/** The ledger transfers of a QR sale or transfer row (the same on every retry). */
-async function transfersOf(deps: PaymentsDeps, row: TxnRow): Promise<TransferInput[]> {
-  const amount = toSafeInt(row.amount);
-  if (row.type === 'transfer') {
-    return [{ id: `${row.id}:xfer`, ledger: LEDGER_CNY, code: CUSTOMER_TRANSFER_CODE, reference: row.id, debit_account_id: row.account_id!, credit_account_id: row.counter_account_id!, amount }];
-  }
+/** A customer transfer's one ledger transfer, `<txn id>:xfer` (also what a reviewer's approval posts). */
+export function customerTransferOf(row: Pick<TxnRow, 'id' | 'account_id' | 'counter_account_id' | 'amount'>): TransferInput {
+  return {
+    id: `${row.id}:xfer`,
+    ledger: LEDGER_CNY,
+    code: CUSTOMER_TRANSFER_CODE,
+    reference: row.id,
+    debit_account_id: row.account_id!,
+    credit_account_id: row.counter_account_id!,
+    amount: toSafeInt(row.amount),
+  };
+}
+
+/**
+ * The accounts a QR sale or transfer row moves money between: payer → merchant receivable, or
+ * payer → the transfer's target (in `receivable`'s place, for a hold).
+ */
+export async function paymentAccounts(deps: PaymentsDeps, row: Pick<TxnRow, 'id' | 'type' | 'account_id' | 'counter_account_id' | 'merchant_party_id'>): Promise<PostingAccounts> {
+  if (row.type === 'transfer') return { customer: row.account_id!, receivable: row.counter_account_id! };
   const merchant = await loadMerchant(deps.db, row.merchant_party_id!);
   if (!merchant) throw new Error(`merchant ${row.merchant_party_id} of transaction ${row.id} vanished`);
-  return saleTransfers(row.id, { customer: row.account_id!, receivable: merchant.receivable_account_id }, amount, toSafeInt(row.fee));
+  return { customer: row.account_id!, receivable: merchant.receivable_account_id };
+}
+
+/**
+ * The ledger transfers of a QR sale or transfer row (the same on every retry). A row held for
+ * review reserves the amount with a pending transfer `<txn id>:hold` (30 days); the reviewer's
+ * decision posts or voids it (engine-held.ts).
+ */
+async function transfersOf(deps: PaymentsDeps, row: TxnRow): Promise<TransferInput[]> {
+  const amount = toSafeInt(row.amount);
+  if (row.pending_transfer_id) return [holdTransfer(row.id, await paymentAccounts(deps, row), amount, HOLD_SECONDS)];
+  if (row.type === 'transfer') return [customerTransferOf(row)];
+  return saleTransfers(row.id, await paymentAccounts(deps, row), amount, toSafeInt(row.fee));
 }
 
 function codeOfLedgerRefusal(results: readonly { result: string }[]): ResponseCode | null {
@@ -137,24 +163,33 @@ async function rollForward(deps: PaymentsDeps, row: TxnRow): Promise<TxnReply> {
   const refusal = codeOfLedgerRefusal(results);
   const nowUs = deps.now();
   const first = replyOf(row);
+  const held = row.pending_transfer_id !== null && !refusal;
   const reply = makeReply({
     id: row.id,
     clientId: row.client_id,
     type: row.type,
-    status: refusal ? 'declined' : 'approved',
-    code: refusal ?? '00',
+    status: refusal ? 'declined' : held ? 'held' : 'approved',
+    code: refusal ?? (held ? '09' : '00'),
     amount: first.amount,
     fee: refusal ? 0 : first.fee,
     batchNo: first.batchNo,
     traceNo: first.traceNo,
-    authCode: refusal ? null : authCode(),
+    authCode: refusal || held ? null : authCode(),
     atUs: toSafeInt(row.created_at),
   });
   const db = deps.db as Db;
   const done = await db.transaction().execute(async (trx) => {
     const updated = await trx
       .updateTable('pay_transactions')
-      .set({ status: reply.status, response_code: reply.responseCode, reply: JSON.stringify(reply), auth_code: reply.authCode, fee: reply.fee, updated_at: nowUs })
+      .set({
+        status: reply.status,
+        response_code: reply.responseCode,
+        reply: JSON.stringify(reply),
+        auth_code: reply.authCode,
+        fee: reply.fee,
+        updated_at: nowUs,
+        ...(refusal ? { pending_transfer_id: null, hold_expires_at: null } : {}),
+      })
       .where('id', '=', row.id)
       .where('reply', '=', row.reply)
       .executeTakeFirst();
@@ -179,7 +214,7 @@ function duplicate(row: TxnRow, intent: PaymentIntent, nowUs: number): TxnReply 
   return makeReply({ id: row.id, clientId: intent.clientId, type: intent.type, status: 'declined', code: '94', amount: intent.amount, fee: 0, batchNo: intent.batch?.batch_no ?? null, traceNo: intent.traceNo, authCode: null, atUs: nowUs });
 }
 
-function rowOf(deps: PaymentsDeps, intent: PaymentIntent, id: string, reply: TxnReply, nowUs: number, risk: RiskDecision | null): TxnRow {
+function rowOf(deps: PaymentsDeps, intent: PaymentIntent, id: string, reply: TxnReply, nowUs: number, risk: RiskDecision | null, held = false): TxnRow {
   return {
     id,
     type: intent.type,
@@ -205,9 +240,9 @@ function rowOf(deps: PaymentsDeps, intent: PaymentIntent, id: string, reply: Txn
     original_id: null,
     trace_no: intent.traceNo,
     auth_code: reply.authCode,
-    pending_transfer_id: null,
-    hold_expires_at: null,
-    risk: risk && risk.hits.length > 0 ? JSON.stringify(risk) : null,
+    pending_transfer_id: held ? `${id}:hold` : null,
+    hold_expires_at: held ? nowUs + HOLD_SECONDS * 1_000_000 : null,
+    risk: risk && (risk.hits.length > 0 || risk.outcome !== 'approve') ? JSON.stringify(risk) : null,
     business_date: businessDate(nowUs, deps.cutoffMinutes),
     settlement_id: null,
     created_at: nowUs,
@@ -218,7 +253,9 @@ function rowOf(deps: PaymentsDeps, intent: PaymentIntent, id: string, reply: Txn
 /**
  * Pays a QR sale or a transfer exactly once per (scope, client id): the same request again
  * answers the first reply; other fields under the same client id answer '94' and change nothing.
- * Risk 'review' declines with '59' here: a customer-initiated payment is not held (see the report).
+ * A risk rule asking for review holds it as a card sale is held: the payer's funds reserved by a
+ * pending transfer, status 'held' ('09'), in the review queue (risk-reviews.ts); a dynamic
+ * order stays claimed by it until the reviewer decides (a decline or a lapsed hold reopens it).
  */
 export async function commitPayment(deps: PaymentsDeps, intent: PaymentIntent): Promise<TxnReply> {
   const db = deps.db as Db;
@@ -233,11 +270,11 @@ export async function commitPayment(deps: PaymentsDeps, intent: PaymentIntent): 
 
   let first: TxnReply | null = null;
   const outcome = await db.transaction().execute(async (trx) => {
-    const riskCode = decision.outcome === 'approve' ? null : decision.outcome === 'review' ? '59' : decision.code;
+    const riskCode = decision.outcome === 'decline' ? decision.code : null;
     const placeholder = riskCode ? declined(riskCode) : { ...declined('96'), fee: intent.fee, inFlight: true };
     const inserted = await trx
       .insertInto('pay_transactions')
-      .values(rowOf(deps, intent, id, placeholder, nowUs, decision))
+      .values(rowOf(deps, intent, id, placeholder, nowUs, decision, decision.outcome === 'review'))
       .onConflict((oc) => oc.columns(['client_scope', 'client_id']).doNothing())
       .executeTakeFirst();
     if (Number(inserted.numInsertedOrUpdatedRows ?? 0n) !== 1) return 'raced' as const;
@@ -248,7 +285,11 @@ export async function commitPayment(deps: PaymentsDeps, intent: PaymentIntent): 
     const claimCode = intent.claim ? await intent.claim(trx, id) : null;
     if (claimCode) {
       first = declined(claimCode);
-      await trx.updateTable('pay_transactions').set({ response_code: claimCode, reply: JSON.stringify(first), fee: 0 }).where('id', '=', id).execute();
+      await trx
+        .updateTable('pay_transactions')
+        .set({ response_code: claimCode, reply: JSON.stringify(first), fee: 0, pending_transfer_id: null, hold_expires_at: null })
+        .where('id', '=', id)
+        .execute();
       return 'final' as const;
     }
     return 'in_flight' as const;

@@ -7,6 +7,10 @@
  *   missing_on_terminal — the host approved a transaction of the batch the terminal does not list;
  *   amount_differs      — both have it, with different amounts;
  *   status_differs      — the terminal lists it as done, the host declined, held, reversed or expired it.
+ * The engine adds two kinds of its own when a terminal reversed a void that could not be undone
+ * (engine-void-reversal.ts): void_reversal_unposted (the customer could not be charged again) and
+ * void_reversal_offus (the switch may have the void already). The void stands; reverse_host is
+ * refused for them (it would fail again) — staff accept_host, write_off or note.
  * A batch is reconciled once (`pay_recon_batches`); exception rows are unique per (batch, client
  * id, kind), so a repeated run adds nothing.
  *
@@ -237,6 +241,10 @@ export async function resolveException(
   const db = deps.db as ReconDb;
   if (input.action === 'reverse_host') {
     if (!current.host_txn_id) throw new XiaoweiError('recon_action_unavailable', 'no host transaction 主机无此交易');
+    // The void stands because it could not be undone; reversing it again would only fail again.
+    if (current.kind === 'void_reversal_unposted' || current.kind === 'void_reversal_offus') {
+      throw new XiaoweiError('recon_action_unavailable', 'the void stands; charge the customer with a new sale 撤销已生效，请重新发起消费');
+    }
     const terminal = await db
       .selectFrom('terminals')
       .select(['id', 'serial', 'owner_party_id', 'org_id'])

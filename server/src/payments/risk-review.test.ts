@@ -7,7 +7,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DIALECTS } from '../../test/dialects.js';
 import { auth, createHarness, type Harness } from '../../test/harness.js';
+import { createUser } from '../identity/users.js';
+import { openDatabase } from '../platform/db/database.js';
 import type { RiskDecision, TxnReply } from './contracts.js';
+import type { PaymentsDeps } from './deps.js';
+import * as E from './engine.js';
+import type { TerminalRequest } from './engine.js';
+import { createRiskEngine } from './risk.js';
 import { setupPaymentsWorld, type PaymentsWorld } from './test-support.js';
 
 let seq = 0;
@@ -134,6 +140,98 @@ describe.each(DIALECTS)('risk with real sales (%s)', (dialect) => {
     }
   });
 
+  const customerToken = async (partyId: string): Promise<string> => {
+    const username = cid('cust');
+    await createUser(h.db, { username, display_name: username, role: 'customer', org_id: branch, merchant_id: partyId, password: 'Passw0rd-for-tests' });
+    return h.login(username, 'Passw0rd-for-tests');
+  };
+  const availableOf = async (id: string): Promise<number> => {
+    const [a] = await h.ledger.lookupAccounts([id]);
+    return a!.credits_posted - a!.debits_posted - a!.debits_pending;
+  };
+
+  it('holds a QR payment for review like a card sale: the payer’s funds reserved, the order kept; decline reopens it, approve posts it with the fee', async () => {
+    const ruleId = await rule({ kind: 'amount_limit', outcome: 'review', params: { scope: 'merchant', max_amount: 100_000, types: ['qr_sale'] } });
+    try {
+      const staff = await h.userToken('branch_staff', branch);
+      const payer = w.customers[0]!;
+      const token = await customerToken(payer.partyId);
+      const order = await w.terminal.request<{ orderId: string; payload: string }>('POST', '/api/v1/terminal/pay/qr/orders', { clientId: cid('o'), amount: 150_000 });
+      const before = { payer: await availableOf(payer.accountId), receivable: await w.balanceOf(w.merchant.receivable) };
+      const body = { clientId: cid('qr'), payload: order.payload, accountId: payer.accountId };
+      const pay = async (b = body) => (await post('/pay/qr/pay', b, token)).json<TxnReply>();
+      const held = await pay();
+      expect(held).toMatchObject({ type: 'qr_sale', status: 'held', responseCode: '09', approved: false, authCode: null, amount: 150_000 });
+      expect(await availableOf(payer.accountId)).toBe(before.payer - 150_000);
+      expect(await w.balanceOf(w.merchant.receivable)).toBe(before.receivable);
+      expect(await pay()).toEqual(held);
+      const queue = (await get('/risk/reviews?status=pending', staff)).json<{ items: { id: string; type: string }[] }>().items;
+      expect(queue).toContainEqual(expect.objectContaining({ id: held.id, type: 'qr_sale' }));
+      const polled = await w.terminal.request<{ status: string; transaction: TxnReply | null }>('GET', `/api/v1/terminal/pay/qr/orders/${order.orderId}`);
+      expect(polled.transaction).toMatchObject({ id: held.id, status: 'held' });
+
+      const no = await post(`/risk/reviews/${held.id}/decision`, { decision: 'decline', note: '商户异常' }, staff);
+      expect(no.statusCode, no.body).toBe(200);
+      expect(await availableOf(payer.accountId)).toBe(before.payer);
+      expect(await pay()).toMatchObject({ id: held.id, status: 'declined', responseCode: '59', approved: false });
+      const reopened = await w.terminal.request<{ status: string }>('GET', `/api/v1/terminal/pay/qr/orders/${order.orderId}`);
+      expect(reopened.status).toBe('open');
+
+      // Paid again (a new request): held again, and this time approved.
+      const second = await pay({ ...body, clientId: cid('qr') });
+      expect(second.status).toBe('held');
+      const ok = await post(`/risk/reviews/${second.id}/decision`, { decision: 'approve', note: '已核实' }, staff);
+      expect(ok.statusCode, ok.body).toBe(200);
+      expect(await availableOf(payer.accountId)).toBe(before.payer - 150_000);
+      expect(await w.balanceOf(w.merchant.receivable)).toBe(before.receivable + 150_000 - second.fee);
+      expect(second.fee).toBeGreaterThan(0);
+      expect(await pay({ ...body, clientId: second.clientId })).toMatchObject({ status: 'approved', responseCode: '00', approved: true });
+      expect((await w.terminal.request<{ status: string }>('GET', `/api/v1/terminal/pay/qr/orders/${order.orderId}`)).status).toBe('paid');
+      expect((await h.ledger.verify()).ok).toBe(true);
+    } finally {
+      await mode(ruleId, 'off');
+    }
+  });
+
+  it('holds a customer transfer for review: approve moves it to the payee, decline gives the payer the funds back', async () => {
+    // Transfers have no card, terminal or merchant: two time windows covering the day hold those above ¥500.
+    const ruleId = await rule({ kind: 'time_window', outcome: 'review', params: { from: '00:00', to: '12:00', amount_above: 50_000, types: ['transfer'] } });
+    const ruleId2 = await rule({ kind: 'time_window', outcome: 'review', params: { from: '12:00', to: '00:00', amount_above: 50_000, types: ['transfer'] } });
+    try {
+      const staff = await h.userToken('branch_staff', branch);
+      const [from, to] = [w.customers[0]!, w.customers[1]!];
+      const token = await customerToken(from.partyId);
+      const before = { from: await availableOf(from.accountId), to: await availableOf(to.accountId) };
+      const body = { clientId: cid('xfer'), fromAccountId: from.accountId, toAccountId: to.accountId, amount: 60_000 };
+      const held = (await post('/pay/transfers', body, token)).json<TxnReply>();
+      expect(held).toMatchObject({ type: 'transfer', status: 'held', responseCode: '09', approved: false, amount: 60_000, fee: 0 });
+      expect(await availableOf(from.accountId)).toBe(before.from - 60_000);
+      expect(await availableOf(to.accountId)).toBe(before.to);
+      expect((await get('/risk/reviews?status=pending', staff)).json<{ items: { id: string }[] }>().items.map((i) => i.id)).toContain(held.id);
+      // Below the rule's amount: not held.
+      expect((await post('/pay/transfers', { ...body, clientId: cid('xfer'), amount: 100 }, token)).json<TxnReply>()).toMatchObject({ status: 'approved' });
+
+      const ok = await post(`/risk/reviews/${held.id}/decision`, { decision: 'approve', note: '本人确认' }, staff);
+      expect(ok.statusCode, ok.body).toBe(200);
+      expect(ok.json()).toMatchObject({ status: 'approved', review: { status_after: 'approved' } });
+      expect(await availableOf(from.accountId)).toBe(before.from - 60_100);
+      expect(await availableOf(to.accountId)).toBe(before.to + 60_100);
+      expect(await h.ledger.lookupTransfer(`${held.id}:xfer`)).toMatchObject({ debit_account_id: from.accountId, credit_account_id: to.accountId, amount: 60_000, code: 12 });
+      expect((await post('/pay/transfers', body, token)).json<TxnReply>()).toMatchObject({ status: 'approved', responseCode: '00', approved: true });
+
+      const again = (await post('/pay/transfers', { ...body, clientId: cid('xfer') }, token)).json<TxnReply>();
+      expect(again.status).toBe('held');
+      const no = await post(`/risk/reviews/${again.id}/decision`, { decision: 'decline', note: '疑似诈骗' }, staff);
+      expect(no.statusCode, no.body).toBe(200);
+      expect(await availableOf(from.accountId)).toBe(before.from - 60_100);
+      expect(await availableOf(to.accountId)).toBe(before.to + 60_100);
+      expect((await h.ledger.verify()).ok).toBe(true);
+    } finally {
+      await mode(ruleId, 'off');
+      await mode(ruleId2, 'off');
+    }
+  });
+
   it('velocity counts real approvals of the card; an allow list by card token beats it', async () => {
     const velocity = await rule({ kind: 'velocity', params: { scope: 'card', max_count: 2, window_minutes: 60 } });
     try {
@@ -168,6 +266,49 @@ describe.each(DIALECTS)('risk with real sales (%s)', (dialect) => {
       expect((await get(`/risk/rules/${shadow}/summary`)).json()).toMatchObject({ would_decline: 1, declined: 0 });
     } finally {
       await mode(shadow, 'off');
+    }
+  });
+
+  it('limits count sales in flight: of 8 concurrent sales on one card under "3 in 10 minutes", 3 are approved (two engines on PostgreSQL)', async () => {
+    // A world of its own: a fresh card, terminal and branch, so no earlier sale counts.
+    const res = await post('/organisations', { parent_id: h.bankId, kind: 'branch', code: cid('RV'), name: '并发风控支行' });
+    const org = res.json<{ id: string }>().id;
+    const v = await setupPaymentsWorld(h, { orgId: org, customers: 1, cardLimits: { per_txn_limit: 500_000, daily_limit: 2_000_000 } });
+    const created = await post('/risk/rules', { org_id: org, name: 'rule velocity', mode: 'active', kind: 'velocity', params: { scope: 'card', max_count: 3, window_minutes: 10 } });
+    expect(created.statusCode, created.body).toBe(201);
+    const ruleId = created.json<{ id: string }>().id;
+    // On PostgreSQL a second engine with its own pool and rule cache stands for a second server process.
+    const second = dialect === 'postgres' ? openDatabase({ url: h.tdb.url, poolSize: 4 }) : undefined;
+    try {
+      const base = h.payments.deps;
+      const engines: PaymentsDeps[] = [base];
+      if (second) {
+        const { risk: _risk, ...rest } = base;
+        const other = { ...rest, database: second, db: second.kysely };
+        engines.push({ ...other, risk: createRiskEngine(other) });
+      }
+      const req: TerminalRequest = {
+        terminal: { terminal_id: v.terminalId, serial: '', owner_party_id: v.merchant.partyId, org_id: org, group_ids: [], session_id: v.terminal.session!.sessionId, operator: null },
+        operatorId: null,
+        seq: null,
+      };
+      const pinBlock = await v.pinBlock(v.card.pin, v.card.pan);
+      const before = await v.balanceOf(v.customerAccount);
+      const replies = await Promise.all(
+        Array.from({ length: 8 }, (_, i) =>
+          E.sale(engines[i % engines.length]!, req, { clientId: cid('vel'), amount: 1_000, card: { pan: v.card.pan, expiry: v.card.expiry }, pinBlock }),
+        ),
+      );
+      const codes = replies.map((r) => r.responseCode).sort();
+      expect(codes).toEqual(['00', '00', '00', '65', '65', '65', '65', '65']);
+      expect(before - (await v.balanceOf(v.customerAccount))).toBe(3_000);
+      const declined = replies.find((r) => r.responseCode === '65')!;
+      expect((await storedRisk(declined.id))?.hits.at(-1)).toMatchObject({ rule_id: ruleId, outcome: 'decline', shadow: false });
+      // Settled, the limit still holds for the next sale.
+      expect((await E.sale(base, req, { clientId: cid('vel'), amount: 1_000, card: { pan: v.card.pan, expiry: v.card.expiry }, pinBlock })).responseCode).toBe('65');
+    } finally {
+      await mode(ruleId, 'off');
+      await second?.close();
     }
   });
 });

@@ -1,5 +1,6 @@
 /**
- * The review queue: transactions the rules held (status 'held', code '09') wait for a reviewer;
+ * The review queue: transactions the rules held (status 'held', code '09': terminal card sales,
+ * QR payments, customer transfers) wait for a reviewer;
  * approving posts them, declining releases the funds — both through the engine's resolveHeld.
  * Who decided, when, and the note are kept in risk_reviews.
  */
@@ -38,6 +39,10 @@ export interface ReviewView {
   merchant_party_id: string | null;
   terminal_id: string | null;
   card_last4: string | null;
+  /** The payer's account (card sales: the card's; QR sales and transfers: the one paid from). */
+  account_id: string | null;
+  /** A transfer's payee account. */
+  counter_account_id: string | null;
   created_at: number;
   risk: { outcome: string; code: string; hits: HitView[] } | null;
   review: { decision: ReviewDecision; note: string; actor_id: string; actor_name: string; status_after: string; decided_at: number } | null;
@@ -59,6 +64,8 @@ function view(
     | 'merchant_party_id'
     | 'terminal_id'
     | 'card_last4'
+    | 'account_id'
+    | 'counter_account_id'
     | 'created_at'
     | 'risk'
   >,
@@ -80,6 +87,8 @@ function view(
     merchant_party_id: t.merchant_party_id,
     terminal_id: t.terminal_id,
     card_last4: t.card_last4,
+    account_id: t.account_id,
+    counter_account_id: t.counter_account_id,
     created_at: toSafeInt(t.created_at),
     risk,
     review: r
@@ -106,6 +115,8 @@ const TXN_COLUMNS = [
   't.merchant_party_id',
   't.terminal_id',
   't.card_last4',
+  't.account_id',
+  't.counter_account_id',
   't.created_at',
   't.risk',
 ] as const;

@@ -154,6 +154,8 @@ export const ReviewView = Type.Object({
   merchant_party_id: Type.Union([Type.String(), Type.Null()]),
   terminal_id: Type.Union([Type.String(), Type.Null()]),
   card_last4: Type.Union([Type.String(), Type.Null()]),
+  account_id: Type.Union([Type.String(), Type.Null()], { description: 'The payer’s account (held funds) 付款账户' }),
+  counter_account_id: Type.Union([Type.String(), Type.Null()], { description: 'A transfer’s payee account 转入账户' }),
   created_at: Micros,
   risk: Type.Union([Type.Object({ outcome: Type.String(), code: Type.String(), hits: Type.Array(Hit) }), Type.Null()]),
   review: Type.Union([

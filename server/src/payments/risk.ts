@@ -43,6 +43,7 @@ import {
   type Scope,
 } from './risk-rules.js';
 import type { RiskTables } from './risk-tables.js';
+import { IN_FLIGHT } from './engine-rows.js';
 
 /** A rule as the engine evaluates it: its current version. */
 export interface LoadedRule {
@@ -198,17 +199,22 @@ export function createRiskEngine(deps: Omit<PaymentsDeps, 'risk'>): RiskEngineIm
   const subjectOf = (ctx: RiskContext, scope: Scope): string | null =>
     scope === 'card' ? ctx.card_id : scope === 'terminal' ? ctx.terminal_id : ctx.merchant_party_id;
 
-  /** Counted transactions of a subject since a moment (for velocity) — or of a business date. */
+  /**
+   * Counted transactions of a subject since a moment (for velocity) — or of a business date. Rows
+   * in flight (claimed, their outcome not recorded yet: `reply = ''`) count too: they may still be
+   * approved. `on` is the claim's transaction for `confirm`.
+   */
   async function counted(
     scope: Scope,
     subject: string,
     types: readonly string[],
     range: { since: number; until: number; date?: string },
+    on: Db = db,
   ): Promise<{ count: number; sum: number }> {
-    let q = db
+    let q = on
       .selectFrom('pay_transactions')
       .select([sql<string>`count(*)`.as('n'), sql<string | null>`sum(amount)`.as('s')])
-      .where('status', 'in', COUNTED_STATUSES)
+      .where((eb) => eb.or([eb('status', 'in', COUNTED_STATUSES), eb('reply', '=', IN_FLIGHT)]))
       .where('type', 'in', [...types] as TxnType[]);
     if (scope === 'merchant') {
       q = q.where('merchant_party_id', '=', subject);
@@ -379,9 +385,63 @@ export function createRiskEngine(deps: Omit<PaymentsDeps, 'risk'>): RiskEngineIm
     return decision;
   }
 
+  /**
+   * The counting rules again, inside the claim's transaction with its row inserted (so counted):
+   * only active rules that decline (a review rule's hit would need a hold, which a claim cannot
+   * start; shadow rules change nothing), and nothing when an active allow list approved. On
+   * SQLite the group writer runs claims one after another in one transaction, so each counts the
+   * claims before it; on PostgreSQL a transaction-scoped advisory lock per subject (taken in key
+   * order, so two claims never wait on each other crosswise) makes the next claim of the subject
+   * wait for this one's commit, and its count — a new statement, so a new snapshot under read
+   * committed — then sees this row.
+   */
+  async function confirm(trx: Db, ctx: RiskContext, decision: RiskDecision): Promise<{ code: ResponseCode; hit: RiskHit } | null> {
+    if ((decision as RiskDecisionRecord).allowed_by?.some((a) => !a.shadow)) return null;
+    const all = rules ?? [];
+    if (all.length === 0) return null;
+    const orgs = await lineageOf(ctx.org_id);
+    const limits: { rule: LoadedRule; subject: string }[] = [];
+    for (const rule of all) {
+      if (rule.mode !== 'active' || rule.outcome === 'review' || !orgs.has(rule.org_id)) continue;
+      if (rule.kind !== 'velocity' && rule.kind !== 'daily_total') continue;
+      const p = rule.params as RuleParams['velocity'] | RuleParams['daily_total'];
+      const types: readonly string[] = p.types ?? ASSESSED_TYPES;
+      if (!types.includes(ctx.type)) continue;
+      const subject = subjectOf(ctx, p.scope);
+      if (!subject || (p.ids && !p.ids.includes(subject))) continue;
+      limits.push({ rule, subject });
+    }
+    if (limits.length === 0) return null;
+    if (deps.database.dialect === 'postgres') {
+      const keys = [...new Set(limits.map((l) => `risk:${(l.rule.params as RuleParams['velocity']).scope}:${l.subject}`))].sort();
+      await sql`select pg_advisory_xact_lock(hashtextextended(k, 0)) from unnest(${keys}::text[]) as t(k)`.execute(trx);
+    }
+    for (const { rule, subject } of limits) {
+      if (rule.kind === 'velocity') {
+        const v = rule.params as RuleParams['velocity'];
+        // No upper bound: a concurrent claim may carry a moment a little after this one's.
+        const sofar = await counted(v.scope, subject, v.types ?? ASSESSED_TYPES, { since: ctx.at - v.window_minutes * MINUTE_US, until: Number.MAX_SAFE_INTEGER }, trx);
+        if (sofar.count > v.max_count) return limitHit(rule, reasons.velocity(v.scope, sofar.count, v.window_minutes, v.max_count));
+      } else {
+        const d = rule.params as RuleParams['daily_total'];
+        const date = businessDate(ctx.at, deps.cutoffMinutes);
+        const [since, until] = businessDateRange(date, deps.cutoffMinutes);
+        const sofar = await counted(d.scope, subject, d.types ?? ASSESSED_TYPES, { since: since - 1, until: until - 1, date }, trx);
+        if (sofar.sum > d.max_total) return limitHit(rule, reasons.daily(d.scope, sofar.sum, d.max_total));
+      }
+    }
+    return null;
+  }
+
+  const limitHit = (rule: LoadedRule, reason: Reason): { code: ResponseCode; hit: RiskHit } => ({
+    code: declineCode(rule.kind),
+    hit: { rule_id: rule.id, version: rule.version, name: rule.name, outcome: 'decline', shadow: false, reason },
+  });
+
   return {
     assess,
-    // Counts are read from pay_transactions, which the engine has committed by now: nothing to do.
+    confirm: (trx, ctx, decision) => confirm(trx as Db, ctx, decision),
+    // Counts are read from pay_transactions (claims in flight included): nothing to do.
     record: () => undefined,
     async reload() {
       checkedAt = deps.now();

@@ -21,7 +21,12 @@ type Db = Kysely<any>;
 
 export const SETTLEMENT_STATUSES = ['open', 'pending', 'settled', 'carried'] as const;
 export type SettlementStatus = (typeof SETTLEMENT_STATUSES)[number];
-export const RECON_KINDS = ['missing_on_host', 'missing_on_terminal', 'amount_differs', 'status_differs'] as const;
+/**
+ * The last two are recorded by the engine, not by comparing a batch: a terminal reversed a void
+ * that could not be undone — the customer could not be charged again (`void_reversal_unposted`),
+ * or an off-us void's advice had already gone to the switch (`void_reversal_offus`). The void stands.
+ */
+export const RECON_KINDS = ['missing_on_host', 'missing_on_terminal', 'amount_differs', 'status_differs', 'void_reversal_unposted', 'void_reversal_offus'] as const;
 export type ReconKind = (typeof RECON_KINDS)[number];
 export const RECON_ACTIONS = ['accept_host', 'reverse_host', 'write_off', 'note'] as const;
 export type ReconAction = (typeof RECON_ACTIONS)[number];

@@ -8,6 +8,7 @@ import { DIALECTS } from '../../test/dialects.js';
 import { auth, createHarness, type Harness } from '../../test/harness.js';
 import { expectError } from '../terminals/test-support/fleet-testkit.js';
 import { businessDate, feeFor, refundFee, type TxnReply } from './contracts.js';
+import * as E from './engine.js';
 import { writeTxn, type FixtureMerchant } from './settlement-fixtures.js';
 import { nextAttempt, previousDate, runSettlement, settlementId, statementCsv, yuan, type SettlementDb } from './settlement.js';
 import { setupPaymentsWorld, type PaymentsWorld } from './test-support.js';
@@ -335,6 +336,36 @@ describe.each(DIALECTS)('settlement on %s', (dialect) => {
     }
     expectError(await h.app.inject({ method: 'POST', url: '/api/v1/settlements/run', headers: auth(h.adminToken), payload: { date: D, extra: 1 } }), 'validation_failed');
     expectError(await get('/settlements/stl:nope'), 'not_found');
+  });
+
+  it('a reversed void: the sale counts again, the void still counts where it was settled — nets equal the receivable, in one run or split over two', async () => {
+    const deps = h.payments.deps;
+    for (const split of [false, true]) {
+      const w = await setupPaymentsWorld(h, { settlementCycle: 'T0' });
+      const req = {
+        terminal: { terminal_id: w.terminalId, serial: '', owner_party_id: w.merchant.partyId, org_id: w.orgId, group_ids: [], session_id: w.terminal.session!.sessionId, operator: null },
+        operatorId: 'op-test',
+        seq: 1,
+      };
+      const s = await E.sale(deps, req, { clientId: `vr-s-${split}`, amount: 10_000, card: { pan: w.card.pan, expiry: w.card.expiry }, pinBlock: await w.pinBlock() });
+      const v = await E.voidSale(deps, req, { clientId: `vr-v-${split}`, originalId: s.id });
+      expect(v.responseCode).toBe('00');
+      const D = businessDate(deps.now(), deps.cutoffMinutes);
+      const next = new Date(Date.parse(`${D}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
+      // Split: the void is settled (with its sale: net 0) before its reversal arrives.
+      if (split) await runSettlement(deps, D);
+      const r = await E.reversal(deps, req, { clientId: `vr-r-${split}`, originalClientId: v.clientId });
+      expect(r).toMatchObject({ responseCode: '00', amount: 10_000, fee: s.fee });
+      await runSettlement(deps, split ? next : D);
+      const nets = await (deps.db as SettlementDb).selectFrom('pay_settlements').select('net').where('merchant_party_id', '=', w.merchant.partyId).execute();
+      expect(nets.reduce((n, x) => n + Number(x.net), 0)).toBe(10_000 - s.fee);
+      expect(await w.balanceOf(w.merchant.receivable)).toBe(0);
+      expect(await w.balanceOf(w.merchant.settlement)).toBe(10_000 - s.fee);
+      const last = settlementId(split ? next : D, w.merchant.partyId);
+      const lines = (await get(`/settlements/${encodeURIComponent(last)}/statement`)).json<{ lines: { net: number; type: string; kind: string }[] }>().lines;
+      expect(lines.reduce((n, l) => n + l.net, 0)).toBe(10_000 - s.fee);
+      if (split) expect(lines).toEqual([expect.objectContaining({ type: 'reversal', kind: 'sale', net: 10_000 - s.fee })]);
+    }
   });
 
   it('the CSV neutralises spreadsheet formulas and quotes commas', () => {

@@ -55,6 +55,12 @@ export type RunDeps = SettlementDeps & Pick<PaymentsDeps, 'core'>;
 
 export const SALE_TYPES = ['sale', 'completion', 'qr_sale'] as const;
 export const UNDO_TYPES = ['void', 'completion_void', 'reversal'] as const;
+/**
+ * A reversal of one of these (a void the terminal got no answer to) charged the sale again: it
+ * counts as a sale (its amount and fee). The void itself, now 'reversed', still counts as the
+ * undoing it was when it posted — each row by its own effect, whichever settlement stamps it.
+ */
+const REDONE_TYPES = ['void', 'completion_void'] as const;
 const CLAIM_TYPES = [...SALE_TYPES, 'refund', ...UNDO_TYPES];
 const TRANSFER_CHUNK = 1000;
 const LOCK_KEY = 7_310_001;
@@ -90,7 +96,9 @@ const KIND = sql`case
     case when t.auth_code is not null and t.status in ('approved', 'refunded', 'voided', 'reversed') then 'sale' else 'none' end
   when t.type = 'refund' then case when t.status = 'approved' then 'refund' else 'none' end
   when t.type in (${list(UNDO_TYPES)}) then
-    case when t.status = 'approved' and t.amount > 0 and o.id is not null and o.auth_code is not null and o.type in (${list(SALE_TYPES)}) then 'reversal' else 'none' end
+    case when t.status in ('approved', 'reversed') and t.amount > 0 and o.id is not null and o.auth_code is not null and o.type in (${list(SALE_TYPES)}) then 'reversal'
+         when t.type = 'reversal' and t.status = 'approved' and t.amount > 0 and o.id is not null and o.type in (${list(REDONE_TYPES)}) then 'sale'
+         else 'none' end
   else 'none'
 end`;
 
@@ -182,7 +190,7 @@ const RETURNED_KIND = sql`case
   when type in (${list(SALE_TYPES)}) then
     case when auth_code is not null and status in ('approved', 'refunded', 'voided', 'reversed') then 'sale' else 'none' end
   when type = 'refund' then case when status = 'approved' then 'refund' else 'none' end
-  when type in (${list(UNDO_TYPES)}) then case when status = 'approved' and amount > 0 and original_id is not null then 'undo' else 'none' end
+  when type in (${list(UNDO_TYPES)}) then case when status in ('approved', 'reversed') and amount > 0 and original_id is not null then 'undo' else 'none' end
   else 'none'
 end`;
 
@@ -258,23 +266,32 @@ async function claim(deps: SettlementDeps, date: string, payouts: boolean): Prom
         }
       }
     }
-    // A void or reversal moved money back only if its original was a posted sale (see KIND).
-    const originals = new Set<string>();
+    // A void or reversal moved money back only if its original was a posted sale; a reversal of a
+    // void charged the sale again (see KIND).
+    const originals = new Map<string, 'sale' | 'void'>();
     for (let i = 0; i < undo.length; i += 500) {
       const ids = [...new Set(undo.slice(i, i + 500).map((u) => u.original))];
       const rows = await trx
         .selectFrom('pay_transactions')
-        .select('id')
+        .select(['id', 'type'])
         .where('id', 'in', ids)
-        .where('auth_code', 'is not', null)
-        .where('type', 'in', [...SALE_TYPES])
+        .where((eb) =>
+          eb.or([eb.and([eb('auth_code', 'is not', null), eb('type', 'in', [...SALE_TYPES])]), eb('type', 'in', [...REDONE_TYPES])]),
+        )
         .execute();
-      for (const r of rows) originals.add(r.id);
+      for (const r of rows) originals.set(r.id, (REDONE_TYPES as readonly string[]).includes(r.type) ? 'void' : 'sale');
     }
     for (const u of undo) {
-      if (!originals.has(u.original)) continue;
+      const of = originals.get(u.original);
+      if (!of) continue;
       let t = totals.get(u.merchant);
       if (!t) totals.set(u.merchant, (t = zeroTotals()));
+      if (of === 'void') {
+        t.sale_count++;
+        t.sale_amount += u.amount;
+        t.fee_amount += u.fee;
+        continue;
+      }
       t.reversal_count++;
       t.reversal_amount += u.amount;
       t.reversal_fee += u.fee;

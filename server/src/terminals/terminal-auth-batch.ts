@@ -1,4 +1,6 @@
 import type BetterSqlite3 from 'better-sqlite3';
+import { FSYNC_ON_LOOP } from '../platform/db/group-writer.js';
+import { WalSync } from '../platform/db/wal-sync.js';
 import { XiaoweiError } from '../platform/errors.js';
 
 export interface TickBatcherOptions<I, O> {
@@ -116,11 +118,11 @@ export interface SqliteWriterOptions {
 }
 
 /**
- * One durable commit per tick for all of the terminal protocol's SQLite writes. On SQLite a
- * commit with `synchronous=FULL` costs an fsync (2–4 ms here) and, better-sqlite3 being
- * synchronous, blocks the event loop for it; so the sequence checks of new requests and the
- * heartbeats of requests verified a moment earlier share one transaction instead of each kind
- * paying its own. Each lane's group runs in a savepoint, so one lane failing fails only its
+ * One durable commit per tick for all of the terminal protocol's SQLite writes: the sequence
+ * checks of new requests and the heartbeats of requests verified a moment earlier share one
+ * transaction instead of each kind paying its own. The commit writes the log without syncing it
+ * and the callers are answered after the fdatasync of the log that follows, on the thread pool
+ * (WalSync, platform/db/wal-sync.ts) — a FULL commit's fsync would stop the event loop for 2–4 ms. Each lane's group runs in a savepoint, so one lane failing fails only its
  * callers. Commits start at most every `minIntervalMs`, which bounds the fsyncs per second and
  * lets groups grow under load. (PostgreSQL does not block the event loop on commit and keeps
  * one `TickBatcher` per kind.)
@@ -181,8 +183,12 @@ export class SqliteWriter {
     this.lastStart = performance.now();
     const groups = this.lanes.map((lane) => ({ lane, waiting: lane.queue.splice(0, lane.maxBatch) }));
     const outcomes: ({ ok: true; results: unknown[] } | { ok: false; error: unknown })[] = [];
+    // The commit writes the log without syncing it; the callers are answered after the log sync
+    // that follows (off the event loop, shared with the ledger's and the group writer's commits).
+    const wal = FSYNC_ON_LOOP ? undefined : WalSync.of(this.db);
+    let synced: Promise<void>;
     try {
-      this.db.transaction(() => {
+      const commit = this.db.transaction(() => {
         for (const { lane, waiting } of groups) {
           if (waiting.length === 0) {
             outcomes.push({ ok: true, results: [] });
@@ -195,7 +201,10 @@ export class SqliteWriter {
             outcomes.push({ ok: false, error });
           }
         }
-      })();
+      });
+      if (wal) wal.unsynced(() => commit());
+      else commit();
+      synced = wal ? wal.durable() : Promise.resolve();
     } catch (error) {
       // The commit itself failed: nothing of this group is stored.
       for (const { waiting } of groups) for (const w of waiting) w.reject(error);
@@ -203,10 +212,16 @@ export class SqliteWriter {
       else this.notifyIdle();
       return;
     }
-    groups.forEach(({ waiting }, i) => {
-      const outcome = outcomes[i]!;
-      waiting.forEach((w, j) => (outcome.ok ? w.resolve(outcome.results[j]) : w.reject(outcome.error)));
-    });
+    synced.then(
+      () =>
+        groups.forEach(({ waiting }, i) => {
+          const outcome = outcomes[i]!;
+          waiting.forEach((w, j) => (outcome.ok ? w.resolve(outcome.results[j]) : w.reject(outcome.error)));
+        }),
+      (error: unknown) => {
+        for (const { waiting } of groups) for (const w of waiting) w.reject(error);
+      },
+    );
     if (this.pending()) this.schedule();
     else this.notifyIdle();
   }

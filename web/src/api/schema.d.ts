@@ -8223,6 +8223,10 @@ export interface paths {
                                 merchant_party_id: string | null;
                                 terminal_id: string | null;
                                 card_last4: string | null;
+                                /** @description The payer’s account (held funds) 付款账户 */
+                                account_id: string | null;
+                                /** @description A transfer’s payee account 转入账户 */
+                                counter_account_id: string | null;
                                 /** @description Microseconds since the Unix epoch */
                                 created_at: number;
                                 risk: {
@@ -8320,6 +8324,10 @@ export interface paths {
                             merchant_party_id: string | null;
                             terminal_id: string | null;
                             card_last4: string | null;
+                            /** @description The payer’s account (held funds) 付款账户 */
+                            account_id: string | null;
+                            /** @description A transfer’s payee account 转入账户 */
+                            counter_account_id: string | null;
                             /** @description Microseconds since the Unix epoch */
                             created_at: number;
                             risk: {
@@ -9314,10 +9322,10 @@ export interface paths {
                                 merchant_party_id: string | null;
                                 org_id: string;
                                 /**
-                                 * @description missing_on_host 主机无记录, missing_on_terminal 终端无记录, amount_differs 金额不符, status_differs 状态不符
+                                 * @description missing_on_host 主机无记录, missing_on_terminal 终端无记录, amount_differs 金额不符, status_differs 状态不符, void_reversal_unposted 撤销冲正未能扣款, void_reversal_offus 他行卡撤销已送出
                                  * @enum {string}
                                  */
-                                kind: "missing_on_host" | "missing_on_terminal" | "amount_differs" | "status_differs";
+                                kind: "missing_on_host" | "missing_on_terminal" | "amount_differs" | "status_differs" | "void_reversal_unposted" | "void_reversal_offus";
                                 client_id: string;
                                 host_txn_id: string | null;
                                 terminal_type: string | null;
@@ -9399,10 +9407,10 @@ export interface paths {
                             merchant_party_id: string | null;
                             org_id: string;
                             /**
-                             * @description missing_on_host 主机无记录, missing_on_terminal 终端无记录, amount_differs 金额不符, status_differs 状态不符
+                             * @description missing_on_host 主机无记录, missing_on_terminal 终端无记录, amount_differs 金额不符, status_differs 状态不符, void_reversal_unposted 撤销冲正未能扣款, void_reversal_offus 他行卡撤销已送出
                              * @enum {string}
                              */
-                            kind: "missing_on_host" | "missing_on_terminal" | "amount_differs" | "status_differs";
+                            kind: "missing_on_host" | "missing_on_terminal" | "amount_differs" | "status_differs" | "void_reversal_unposted" | "void_reversal_offus";
                             client_id: string;
                             host_txn_id: string | null;
                             terminal_type: string | null;

@@ -208,6 +208,33 @@ describe.each(DIALECTS)('acquirer host for conventional POS (%s)', (dialect) => 
     expect(await available(w.customerAccount)).toBe(before);
   });
 
+  it('reverses a sale void, a pre-auth void and a completion void (0400 naming the void): what it voided stands again', async () => {
+    const start = await available(w.customerAccount);
+    const sale = await pos.sale({ ...card(), amount: 5_500 });
+    const v = await pos.void({ original: sale, amount: 5_500 });
+    expect(v.code).toBe('00');
+    expect(await available(w.customerAccount)).toBe(start);
+    expect((await pos.reversal(v.request)).code).toBe('00');
+    expect(await available(w.customerAccount)).toBe(start - 5_500);
+    expect((await rowOf(reg.terminalId, `iso:${sale.batch}:${sale.stan}`))?.status).toBe('approved');
+    expect((await rowOf(reg.terminalId, `iso:${v.batch}:${v.stan}`))?.status).toBe('reversed');
+    expect((await pos.reversal(v.request)).code).toBe('00');
+    expect(await available(w.customerAccount)).toBe(start - 5_500);
+
+    const pre = await pos.preauth({ ...card(), amount: 2_000 });
+    const pv = await pos.preauthVoid({ original: pre, amount: 2_000 });
+    expect(pv.code).toBe('00');
+    expect((await pos.reversal(pv.request)).code).toBe('00');
+    expect(await available(w.customerAccount)).toBe(start - 7_500);
+    const done = await pos.completion({ original: pre, amount: 2_000 });
+    expect(done.code).toBe('00');
+    const cv = await pos.completionVoid({ original: done, amount: 2_000 });
+    expect(cv.code).toBe('00');
+    expect(await available(w.customerAccount)).toBe(start - 5_500);
+    expect((await pos.reversal(cv.request)).code).toBe('00');
+    expect(await available(w.customerAccount)).toBe(start - 7_500);
+  });
+
   it('handles many requests in flight on one connection', async () => {
     const before = await available(w.customers[1]!.accountId);
     const c1 = w.customers[1]!.card;

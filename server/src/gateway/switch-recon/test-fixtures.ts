@@ -94,6 +94,16 @@ export class RecordingSwitch implements OffUsAuthorizer {
       .execute();
   }
 
+  async recallable(txnId: string): Promise<boolean> {
+    const row = await this.db.selectFrom('gw_saf').select(['state', 'attempts']).where('txn_id', '=', txnId).executeTakeFirst();
+    return row?.state === 'queued' && Number(row.attempts) === 0;
+  }
+
+  async recall(trx: ReconDb, txnId: string): Promise<boolean> {
+    const r = await trx.updateTable('gw_saf').set({ state: 'held' }).where('txn_id', '=', txnId).where('state', '=', 'queued').where('attempts', '=', 0).executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
+  }
+
   /** The switch answers the queued advices: '00' on its current date, or a refund's rejection. */
   async acknowledge(code: '00' | '13' = '00'): Promise<void> {
     const now = Date.now() * 1000;

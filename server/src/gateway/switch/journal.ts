@@ -174,6 +174,28 @@ export async function releaseSaf(db: Db, txnId: string, send: boolean, now: numb
   return Number(result.numUpdatedRows) === 1;
 }
 
+/**
+ * queued and never attempted → held (the engine takes the advice back: a void it is reversing);
+ * false when it was attempted (the switch may have it), sent, or is not queued. Conditional on
+ * `attempts = 0`, so of a recall and the forwarder's claim (which counts the attempt) one wins.
+ */
+export async function recallSaf(db: Db, txnId: string, now: number): Promise<boolean> {
+  const result = await db
+    .updateTable('gw_saf')
+    .set({ state: 'held', updated_at: now })
+    .where('txn_id', '=', txnId)
+    .where('state', '=', 'queued')
+    .where('attempts', '=', 0)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) === 1;
+}
+
+/** Is the advice still queued and never attempted? */
+export async function recallableSaf(db: Db, txnId: string): Promise<boolean> {
+  const row = await db.selectFrom('gw_saf').select(['state', 'attempts']).where('txn_id', '=', txnId).executeTakeFirst();
+  return row !== undefined && row.state === 'queued' && toSafeInt(row.attempts, 'attempts') === 0;
+}
+
 /** Queued rows due at `now`, oldest first. */
 export async function dueSaf(db: Db, now: number, limit: number): Promise<SafRow[]> {
   const rows = await db

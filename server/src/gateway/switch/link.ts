@@ -611,6 +611,15 @@ class Link implements SwitchLink {
     if (released && send) this.watch(txnId);
   }
 
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  async recall(trx: Kysely<any>, txnId: string): Promise<boolean> {
+    return J.recallSaf(trx as SwitchDb, txnId, this.deps.now());
+  }
+
+  recallable(txnId: string): Promise<boolean> {
+    return J.recallableSaf(this.db, txnId);
+  }
+
   /**
    * The release happens inside the caller's transaction, which commits after we return: the first
    * pass may not see the row yet, so look again a few times (25 ms doubling) until it left 'held'

@@ -28,6 +28,8 @@ export default {
   another: 'Pay again',
   approved: 'Paid',
   declined: 'Not paid',
+  held: 'Held for the bank’s review',
+  heldHint: 'The amount is reserved. It is paid once the bank approves, and released back to you if it declines. Check your balance later.',
   responseCode: 'Response code',
   authCode: 'Authorisation code',
   fee: 'Fee',

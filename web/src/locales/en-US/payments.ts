@@ -174,6 +174,8 @@ export default {
     missing_on_terminal: 'Missing on terminal',
     amount_differs: 'Amount differs',
     status_differs: 'Status differs',
+    void_reversal_unposted: 'Void reversed, customer not charged again (the void stands)',
+    void_reversal_offus: 'Off-us void already sent to the switch (the void stands)',
   },
   reconAction: {
     accept_host: 'Host is right',

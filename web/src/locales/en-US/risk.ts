@@ -82,6 +82,7 @@ export default {
     amount: 'Amount',
     merchant: 'Merchant',
     card: 'Card',
+    accounts: 'From → to account',
     hits: 'Why',
     decide: 'Decide',
     decision: 'Decision',

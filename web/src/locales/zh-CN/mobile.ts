@@ -25,6 +25,8 @@ export default {
   another: '再付一笔',
   approved: '支付成功',
   declined: '支付未成功',
+  held: '待银行审核',
+  heldHint: '款项已冻结，银行审核通过后完成；未通过则解冻退回。请稍后查看账户余额。',
   responseCode: '应答码',
   authCode: '授权码',
   fee: '手续费',

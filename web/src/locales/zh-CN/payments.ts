@@ -168,6 +168,8 @@ export default {
     missing_on_terminal: '终端无此交易',
     amount_differs: '金额不符',
     status_differs: '状态不符',
+    void_reversal_unposted: '撤销冲正未能重新扣款（撤销有效）',
+    void_reversal_offus: '他行卡撤销已送银联，冲正未生效（撤销有效）',
   },
   reconAction: {
     accept_host: '以主机为准',

@@ -79,6 +79,7 @@ export default {
     amount: '金额',
     merchant: '商户',
     card: '卡号',
+    accounts: '付款 → 收款账户',
     hits: '命中原因',
     decide: '审核',
     decision: '审核结论',

@@ -18,7 +18,10 @@ import { REVIEW_STATUSES, type Review, type ReviewStatus } from '../model';
 type Decision = 'approve' | 'decline';
 const MAX_NOTE = 500;
 
-/** Transactions the rules held for review; a reviewer approves (posts the hold) or declines (releases it) with a note. */
+/**
+ * Transactions the rules held for review (card sales, QR payments, customer transfers); a reviewer
+ * approves (posts the hold) or declines (releases it) with a note.
+ */
 export default function RiskReviewsPage() {
   const { t } = useTranslation('risk');
   const { can } = useSignedIn();
@@ -85,6 +88,22 @@ export default function RiskReviewsPage() {
             { title: t('review.amount'), dataIndex: 'amount', align: 'right', render: (fen: number) => <Money fen={fen} /> },
             { title: t('review.merchant'), dataIndex: 'merchant_party_id', render: (id: string | null) => (id ? merchant(id) : '—') },
             { title: t('review.card'), dataIndex: 'card_last4', render: (v: string | null) => (v ? `**** ${v}` : '—') },
+            {
+              // Card sales and QR payments name the payer's account; a transfer also its payee.
+              title: t('review.accounts'),
+              key: 'accounts',
+              render: (_: unknown, r: Review) => (
+                <span data-testid={`review-accounts-${r.id}`}>
+                  {r.account_id ? <Link to={`/accounts/${encodeURIComponent(r.account_id)}`}>{r.account_id}</Link> : '—'}
+                  {r.counter_account_id ? (
+                    <>
+                      {' → '}
+                      <Link to={`/accounts/${encodeURIComponent(r.counter_account_id)}`}>{r.counter_account_id}</Link>
+                    </>
+                  ) : null}
+                </span>
+              ),
+            },
             {
               title: t('review.hits'),
               key: 'hits',

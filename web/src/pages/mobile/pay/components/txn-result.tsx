@@ -4,15 +4,25 @@ import { Money } from '../../../../components/money';
 import { useLanguage } from '../../../../hooks/use-language';
 import type { TxnReply } from '../mobile-api';
 
-/** The outcome of a payment or transfer, with the bank's own wording of the response code. */
+/**
+ * The outcome of a payment or transfer, with the bank's own wording of the response code. One a
+ * risk rule held for the bank's review ('09') is neither paid nor refused yet: the amount is
+ * reserved until a reviewer decides.
+ */
 export function TxnResult({ reply, okTitle, failTitle, onAgain }: { reply: TxnReply; okTitle: string; failTitle: string; onAgain: () => void }) {
   const { t } = useTranslation('mobile');
   const { pick } = useLanguage();
+  const held = reply.status === 'held';
   return (
     <Result
-      status={reply.approved ? 'success' : 'error'}
-      title={<span data-testid="mobile-result-title">{reply.approved ? okTitle : failTitle}</span>}
-      subTitle={<span data-testid="mobile-result-message">{pick(reply.message.zh, reply.message.en)}</span>}
+      status={reply.approved ? 'success' : held ? 'info' : 'error'}
+      title={<span data-testid="mobile-result-title">{reply.approved ? okTitle : held ? t('held') : failTitle}</span>}
+      subTitle={
+        <span data-testid="mobile-result-message">
+          {pick(reply.message.zh, reply.message.en)}
+          {held ? <span data-testid="mobile-result-held">{` ${t('heldHint')}`}</span> : null}
+        </span>
+      }
       extra={
         <Button type="primary" onClick={onAgain} data-testid="mobile-again">
           {t('another')}
