@@ -167,11 +167,23 @@ interface SimEvent {
   failed?: number;
   errors?: number;
   error?: string;
+  detail?: string;
+  steps?: number[];
 }
 
 async function main(): Promise<void> {
   log('building the server…');
-  execFileSync('npm', ['run', 'build', '--workspace', 'server'], { cwd: root, stdio: 'ignore' });
+  if (process.env.BENCH_FLEET_BUILD === '0') {
+    log('BENCH_FLEET_BUILD=0: using the server already in server/dist');
+  } else {
+    try {
+      execFileSync('npm', ['run', 'build', '--workspace', 'server'], { cwd: root, stdio: 'ignore' });
+    } catch (error) {
+      // tsc still writes the JavaScript when it finds type errors (someone's edit in progress in a shared tree).
+      if (!fs.existsSync(path.join(root, 'server/dist/cli/main.js'))) throw error;
+      log('the server build reported type errors (npm run typecheck says where); benchmarking the JavaScript it wrote');
+    }
+  }
   await adminSql(`drop database if exists ${DB_NAME}`);
   await adminSql(`create database ${DB_NAME}`);
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'xiaowei-bench-fleet-'));
@@ -264,11 +276,18 @@ async function main(): Promise<void> {
     log(`rollout approved (${approvedIn.toFixed(1)} s to store ${activated} update notices); waiting for notices…`);
     const noticed = (): SimEvent[] => events.filter((e) => e.type === 'command' && e.kind === 'update_available' && e.payload?.version === '1.0.1');
     const installed = (): number => events.filter((e) => e.type === 'update' && e.status === 'installed').length;
+    const updateFailed = (): SimEvent[] => events.filter((e) => e.type === 'update' && e.status === 'failed');
     const deadline = approveAt + NOTICE_WAIT_S * 1000;
     while (Date.now() < deadline && (noticed().length < activated || installed() < activated)) {
       await new Promise((r) => setTimeout(r, 250));
     }
     const notices = noticed().map((e) => ((e.at ?? 0) - approveAt) / 1000);
+    const installs = events.filter((e) => e.type === 'update' && e.status === 'installed').map((e) => ((e.at ?? 0) - approveAt) / 1000);
+    const failures = new Map<string, number>();
+    for (const e of updateFailed()) failures.set(String(e.detail), (failures.get(String(e.detail)) ?? 0) + 1);
+    if (failures.size > 0) log(`update failures: ${JSON.stringify(Object.fromEntries(failures))}`);
+    const stepsOf = (k: number): number[] => events.flatMap((e) => (e.type === 'update' && e.steps ? [e.steps[k] ?? 0] : []));
+    const stepP50 = [0, 1, 2].map((k) => Math.round(percentile(stepsOf(k), 0.5)));
     const within30 = notices.filter((s) => s <= 30).length;
     const memory = servers.map((s) => memoryOf(s.pid!));
 
@@ -298,6 +317,10 @@ async function main(): Promise<void> {
       fleet_notice_p50_s: Math.round(percentile(notices, 0.5) * 100) / 100,
       fleet_notice_p99_s: notices.length >= activated * 0.99 ? Math.round(percentile(notices, 0.99 * (activated / notices.length)) * 100) / 100 : null,
       fleet_installed: installed(),
+      fleet_install_p99_s: installs.length >= activated * 0.99 ? Math.round(percentile(installs, 0.99 * (activated / installs.length)) * 100) / 100 : null,
+      fleet_update_failed: updateFailed().length,
+      /** Of an installed update, the median ms of: the 'downloading' report, the download and digest check, the 'installed' report. */
+      fleet_update_steps_p50_ms: stepP50,
       fleet_rss_mb: Math.max(...memory.map((m) => m.peak)),
       fleet_rss_mb_per_server: memory.map((m) => m.peak),
       fleet_total_s: Math.round((Date.now() - t0) / 100) / 10,

@@ -140,6 +140,12 @@ export async function revokeActivationCodes(database: AnyKysely, terminalId: str
     .execute();
 }
 
+/** The stored form of a typed code (its blind index), or null if it cannot be a code. */
+export function activationCodeIndex(secrets: Pick<Secrets, 'blindIndex'>, code: string): string | null {
+  const canonical = normaliseActivationCode(code);
+  return canonical ? secrets.blindIndex(INDEX_PURPOSE, canonical) : null;
+}
+
 /**
  * Uses a code: one conditional UPDATE (unused, not revoked, not expired, terminal still
  * activatable), so of two concurrent attempts exactly one gets the terminal and the other null.
@@ -152,13 +158,13 @@ export async function consumeActivationCode(
   code: string,
   now: number,
 ): Promise<{ terminal_id: string } | null> {
-  const canonical = normaliseActivationCode(code);
-  if (!canonical) return null;
+  const index = activationCodeIndex(secrets, code);
+  if (!index) return null;
   const db = database as Kysely<FleetTables>;
   const row = await db
     .updateTable('terminal_activation_codes')
     .set({ used_at: now })
-    .where('code_index', '=', secrets.blindIndex(INDEX_PURPOSE, canonical))
+    .where('code_index', '=', index)
     .where('used_at', 'is', null)
     .where('revoked_at', 'is', null)
     .where('expires_at', '>', now)

@@ -2,7 +2,8 @@ import type { Kysely } from 'kysely';
 import type { CryptoService } from '../crypto/service.js';
 import { XiaoweiError } from '../platform/errors.js';
 import type { Secrets } from '../platform/secrets.js';
-import { consumeActivationCode } from './activation-codes.js';
+import type { ActivationWriter } from './activation-batch.js';
+import { activationCodeIndex, consumeActivationCode } from './activation-codes.js';
 import { fromBase64Url, toBase64Url } from './canonical.js';
 import type { ProtocolTables } from './protocol-migration.js';
 import { closeTerminalSessions } from './sign-on.js';
@@ -86,6 +87,8 @@ export interface ActivationDeps {
   throttle: ActivationThrottle;
   /** µs since the epoch. */
   now: () => number;
+  /** Group commit of activations (activation-batch.ts); without it each runs its own transaction. */
+  writer?: ActivationWriter | undefined;
 }
 
 export interface ActivationInput {
@@ -126,6 +129,21 @@ export async function activate(deps: ActivationDeps, input: ActivationInput, ip:
 async function activateChecked(deps: ActivationDeps, input: ActivationInput, nowUs: number): Promise<ActivationResult> {
   const publicKey = fromBase64Url(input.publicKey);
   if (!publicKey || publicKey.length !== 32) throw new XiaoweiError('validation_failed', 'publicKey must be a raw Ed25519 public key (32 bytes, base64url)');
+
+  // The common case, a good code, joins the group commit; a code that does not bind is looked at
+  // again on its own below, which refuses it with the precise reason.
+  const index = deps.writer ? activationCodeIndex(deps.secrets, input.code) : null;
+  const bound = index && deps.writer ? await deps.writer({ codeIndex: index, serial: input.serial, publicKey: toBase64Url(publicKey), nowUs }) : null;
+  if (bound) {
+    return {
+      terminalId: bound.id,
+      serial: bound.serial,
+      merchant: { id: bound.owner_party_id, name: bound.party_name },
+      org: { id: bound.org_id, name: bound.org_name, nameEn: bound.org_name_en },
+      platformSigningKey: toBase64Url(await deps.crypto.signingPublicKey()),
+      activatedAt: nowUs,
+    };
+  }
 
   const terminalId = await deps.db.transaction().execute(async (trx) => {
     const used = await consumeActivationCode(trx, deps.secrets, input.code, nowUs);

@@ -16,7 +16,7 @@ import { nextWindowStart, parseWindow } from './apps-window.js';
 import { BundleCache } from './app-versions.js';
 import { MAX_BUNDLE_BYTES, buildBundle, bundleDigest, verifyBundle } from './bundles.js';
 import { TerminalApiError, TerminalClient, generateDeviceKey } from './client.js';
-import { assignStages, resumeRollout, sweepRolloutDeadlines } from './rollouts.js';
+import { assignStages, recordUpdateReports, resumeRollout, sweepRolloutDeadlines } from './rollouts.js';
 
 interface Device {
   id: string;
@@ -349,6 +349,33 @@ describe.each(DIALECTS)('apps, app sets and rollouts on %s', (dialect) => {
     expect(await sweepRolloutDeadlines({ ...deps, now: () => later + 3_601_000_000 })).toEqual([id]);
     expect(ok(await req('POST', `/rollouts/${id}/cancel`))).toMatchObject({ state: 'cancelled' });
     expect(errorCode(await req('POST', '/rollouts', { app_id: appId, version: '1.1.1', terminal_ids: [devices[0]!.id, 'no-such-terminal'] }))).toBe('app_target_not_found');
+  });
+
+  it('records a group of reports in one transaction exactly as one at a time', async () => {
+    ok(await upload(appId, buildBundle('cashier', '1.1.2', { 'index.html': '1.1.2' })), 201);
+    const devices = fleet.slice(4, 10);
+    const id = ok<{ id: string }>(await req('POST', '/rollouts', { app_id: appId, version: '1.1.2', terminal_ids: devices.map((d) => d.id), stages: [100], error_threshold: 50 }), 201).id;
+    ok(await req('POST', `/rollouts/${id}/approve`));
+    const deps = { db: h.tdb.database.kysely as Kysely<AppsDb>, dialect, commands: h.terminals.commands, now: () => Date.now() * 1000 };
+    const at = (status: 'downloading' | 'installed' | 'failed', d: (typeof devices)[number], extra: object = {}) => ({ terminalId: d.id, report: { app: 'cashier', version: '1.1.2', status, rolloutId: id, ...extra } });
+    // One group: every terminal downloading (one twice), a bad app, a version the rollout does not bring, one failure.
+    const first = await recordUpdateReports(deps, [
+      ...devices.slice(0, 5).map((d) => at('downloading', d)),
+      at('downloading', devices[0]!),
+      { terminalId: devices[0]!.id, report: { app: 'no-such-app', version: '1.1.2', status: 'installed' as const } },
+      at('installed', devices[1]!, { version: '1.1.0' }),
+      at('failed', devices[5]!, { detail: 'digest mismatch' }),
+    ]);
+    expect(first.map((r) => ('ok' in r ? r.ok.recorded : (r.error as { code?: string }).code))).toEqual([true, true, true, true, true, false, 'app_not_found', 'rollout_invalid', true]);
+    let r = await rollout(id);
+    expect(r.stages[0]).toMatchObject({ total: 6, notified: 0, downloading: 5, installed: 0, failed: 1 });
+    expect(r.state).toBe('running');
+    // The next group: all six installed (the failed one retried), the rollout finishes once.
+    const second = await recordUpdateReports(deps, [...devices.map((d) => at('installed', d)), at('installed', devices[2]!)]);
+    expect(second.map((x) => 'ok' in x && x.ok.recorded)).toEqual([true, true, true, true, true, true, false]);
+    r = await rollout(id);
+    expect(r.stages[0]).toMatchObject({ total: 6, notified: 0, downloading: 0, installed: 6, failed: 0 });
+    expect(r.state).toBe('finished');
   });
 
   it('holds rollout downloads to the group’s maintenance window', async () => {

@@ -36,7 +36,7 @@ import {
   listRollouts,
   listTargets,
   pauseRollout,
-  recordUpdateReport,
+  UpdateReportBatcher,
   requireRollout,
   resumeRollout,
   rollbackRollout,
@@ -76,6 +76,9 @@ export const appRoutes: FastifyPluginAsyncTypebox<AppRouteDeps> = async (app, de
   const identityDb = deps.db as Kysely<IdentityTables>;
   const now = deps.now ?? (() => Date.now() * 1000);
   const rolloutDeps: RolloutDeps = { db, dialect: deps.dialect, commands: deps.commands, now };
+  // Update reports of a tick share one transaction (a rollout to the whole fleet reports at once).
+  const reports = new UpdateReportBatcher(rolloutDeps);
+  app.addHook('onClose', () => reports.drain());
   const bundles = new BundleCache();
 
   const sweepMs = deps.deadlineSweepMs ?? 30_000;
@@ -401,5 +404,5 @@ export const appRoutes: FastifyPluginAsyncTypebox<AppRouteDeps> = async (app, de
   app.post('/terminal/updates', {
     config: { terminalAuth: true },
     schema: { tags: TERMINAL_TAGS, summary: 'Report an update’s progress 上报升级状态', body: S.UpdateReportBody, response: { 200: S.UpdateReportReply } },
-  }, async (request) => recordUpdateReport(rolloutDeps, requireTerminal(request).terminal_id, request.body));
+  }, async (request) => reports.record(requireTerminal(request).terminal_id, request.body));
 };

@@ -602,12 +602,19 @@ export class TerminalClient {
     let running = false;
     let again = false;
     let stopped = false;
-    const drain = async (): Promise<void> => {
+    /** The round in progress: `done` waits for it too, so nothing of this loop is in flight after it. */
+    let round: Promise<void> = Promise.resolve();
+    const drain = (): Promise<void> => {
+      if (stopped) return round;
       if (running) {
         again = true;
-        return;
+        return round;
       }
       running = true;
+      round = drainNow();
+      return round;
+    };
+    const drainNow = async (): Promise<void> => {
       try {
         do {
           again = false;
@@ -624,7 +631,7 @@ export class TerminalClient {
     };
     const push = this.openPush({ onOpen: () => void drain(), onWake: () => void drain(), ...(onError ? { onError } : {}) });
     const poll = setInterval(() => void drain(), (this.session?.pollIntervalS ?? 300) * 1000);
-    const done = push.done.finally(() => clearInterval(poll));
+    const done = push.done.finally(() => clearInterval(poll)).then(() => round);
     return {
       close() {
         stopped = true;

@@ -1,11 +1,12 @@
 import type BetterSqlite3 from 'better-sqlite3';
-import type { Kysely, Selectable } from 'kysely';
+import { sql, type Kysely, type Selectable } from 'kysely';
 import type pg from 'pg';
 import { XiaoweiError } from '../platform/errors.js';
 import { newId } from '../platform/ids.js';
 import { toSafeInt, toSafeIntOrNull } from '../platform/int.js';
 import { COMMAND_KINDS, type CommandInput, type CommandKind, type CommandQueue, type TerminalSharedTables } from './contracts.js';
 import type { ProtocolTables } from './protocol-migration.js';
+import { TickBatcher } from './terminal-auth-batch.js';
 
 export const COMMAND_STATUSES = ['pending', 'acked', 'expired', 'cancelled'] as const;
 export type CommandStatus = (typeof COMMAND_STATUSES)[number];
@@ -147,12 +148,17 @@ function newRow(item: CommandInput, nowUs: number): Omit<Row, 'seq'> {
  * lazily when a terminal's commands are read, and by a periodic sweep.
  */
 export class CommandStore implements CommandQueue {
+  /** Terminals' fetches of a tick, read with one query (a rollout's notice makes thousands fetch at once). */
+  private readonly fetches: TickBatcher<{ terminalId: string; limit: number }, Command[]>;
+
   constructor(
     private readonly db: Kysely<ProtocolTables>,
     private readonly now: () => number,
     private readonly wake: WakeHook,
     private readonly ackWriter: AckWriter,
-  ) {}
+  ) {
+    this.fetches = new TickBatcher({ run: (items) => this.deliverableMany(items), maxBatch: 1000, maxQueue: 100_000, maxInFlight: 3 });
+  }
 
   async enqueue(items: readonly CommandInput[], trx?: Kysely<TerminalSharedTables>): Promise<string[]> {
     if (items.length === 0) return [];
@@ -184,21 +190,25 @@ export class CommandStore implements CommandQueue {
   }
 
   /** What a terminal gets when it fetches: pending, unexpired, past not_before, oldest first. */
-  async deliverable(terminalId: string, limit = MAX_FETCH): Promise<Command[]> {
-    // A read only: overdue commands are filtered out here and marked by the sweep, so a fetch
-    // (thousands of them right after a rollout) never writes.
+  deliverable(terminalId: string, limit = MAX_FETCH): Promise<Command[]> {
+    return this.fetches.submit({ terminalId, limit: Math.min(Math.max(limit, 1), MAX_FETCH) });
+  }
+
+  /** `deliverable` for many terminals in one query: at most MAX_FETCH rows per terminal (row_number over each one's queue). */
+  private async deliverableMany(items: { terminalId: string; limit: number }[]): Promise<Command[][]> {
     const nowUs = this.now();
-    const rows = await this.db
-      .selectFrom('terminal_commands')
-      .selectAll()
-      .where('terminal_id', '=', terminalId)
-      .where('status', '=', 'pending')
-      .where('expires_at', '>', nowUs)
-      .where((eb) => eb.or([eb('not_before', 'is', null), eb('not_before', '<=', nowUs)]))
-      .orderBy('seq')
-      .limit(Math.min(Math.max(limit, 1), MAX_FETCH))
-      .execute();
-    return rows.map(toCommand);
+    const ids = [...new Set(items.map((i) => i.terminalId))];
+    const { rows } = await sql<Row>`select * from (
+        select c.*, row_number() over (partition by c.terminal_id order by c.seq) as rn from terminal_commands c
+        where c.terminal_id in (${sql.join(ids)}) and c.status = 'pending' and c.expires_at > ${nowUs} and (c.not_before is null or c.not_before <= ${nowUs})
+      ) x where x.rn <= ${MAX_FETCH} order by x.terminal_id, x.seq`.execute(this.db);
+    const byTerminal = new Map<string, Command[]>();
+    for (const r of rows) {
+      const list = byTerminal.get(r.terminal_id) ?? [];
+      list.push(toCommand(r));
+      byTerminal.set(r.terminal_id, list);
+    }
+    return items.map((i) => (byTerminal.get(i.terminalId) ?? []).slice(0, i.limit));
   }
 
   /** Pending deliverable commands per terminal (for heartbeat answers), in one query. */

@@ -11,12 +11,14 @@ import type { Config } from '../platform/config.js';
 import type { Database } from '../platform/db/database.js';
 import type { Secrets } from '../platform/secrets.js';
 import { ActivationThrottle } from './activation.js';
+import { createActivationWriter } from './activation-batch.js';
 import { CommandStore, pgAcks, sqliteAcks, type AckItem } from './commands.js';
 import type { CommandQueue } from './contracts.js';
 import { HeartbeatIngest } from './heartbeat.js';
 import type { ProtocolTables } from './protocol-migration.js';
 import { protocolRoutes } from './protocol-routes.js';
 import { protocolStaffRoutes } from './protocol-routes-staff.js';
+import { createSignOnBatch } from './sign-on-batch.js';
 import { PushHub, WakePoller } from './push.js';
 import { SqliteWriter, TickBatcher } from './terminal-auth-batch.js';
 import { PG_IN_FLIGHT, TerminalAuthStore } from './terminal-auth-store.js';
@@ -88,6 +90,9 @@ export function createTerminals(options: TerminalsOptions): Terminals {
   }, acks);
   const poller = new WakePoller(commands, push, now, config.XIAOWEI_PUSH_POLL_MS);
   const heartbeats = new HeartbeatIngest({ database, commands, now, historyS: config.XIAOWEI_HEARTBEAT_HISTORY_S, writer });
+  // A fleet powering on: activations and sign-ons of a tick share one statement set / one commit.
+  const activations = createActivationWriter(database, writer);
+  const signOns = createSignOnBatch(database, writer);
   const authDeps: TerminalAuthDeps = { db, store, crypto, now };
 
   // Housekeeping: failures are retried on the next round; they never reach a request.
@@ -100,8 +105,8 @@ export function createTerminals(options: TerminalsOptions): Terminals {
   const routes: FastifyPluginAsync = async (app) => {
     await app.register(protocolRoutes, {
       db,
-      activation: { db, secrets, crypto, throttle: new ActivationThrottle(), now },
-      signOn: { db, dialect: database.dialect, crypto, verifyEd25519, now },
+      activation: { db, secrets, crypto, throttle: new ActivationThrottle(), now, writer: activations.write },
+      signOn: { db, dialect: database.dialect, crypto, verifyEd25519, now, batch: signOns },
       commands,
       heartbeats,
       push,
@@ -127,7 +132,8 @@ export function createTerminals(options: TerminalsOptions): Terminals {
       for (const t of timers) clearInterval(t);
       poller.stop();
       push.closeAll();
-      await Promise.all([heartbeats.drain(), store.drain(), ackBatcher?.drain(), writer?.drain()]);
+      await Promise.all([heartbeats.drain(), activations.drain(), signOns.drain(), store.drain(), ackBatcher?.drain()]);
+      await writer?.drain();
     },
   };
 }

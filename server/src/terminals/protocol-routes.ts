@@ -150,7 +150,7 @@ export const protocolRoutes: FastifyPluginAsyncTypebox<ProtocolRouteDeps> = asyn
     schema: { tags: TAGS, summary: 'Sign on 终端签到', body: SignOnBody, response: { 200: SignOnReply } },
   }, async (request) => {
     const result = await signOn(deps.signOn, request.body);
-    const params = (await effectiveParams(db, request.body.terminalId)) ?? PARAM_DEFAULTS;
+    const params = result.params ?? (await effectiveParams(db, request.body.terminalId)) ?? PARAM_DEFAULTS;
     return {
       sessionId: result.sessionId,
       batchNo: result.batchNo,

@@ -136,6 +136,55 @@ describe.skipIf(!DIALECTS.includes('postgres'))('two app instances on one Postgr
     await until(() => (wakes.get(first.id) ?? 0) >= 1, 'the wake for the late-committing first command');
   });
 
+  it('an activation code is used once across instances, however many present it at once', async () => {
+    const merchant = await staff('POST', '/parties', { kind: 'business', name: '商户SNMULTI00006', roles: ['merchant'], org_id: a.bankId });
+    const terminal = await staff('POST', '/terminals', { serial: 'SNMULTI00006', model: 'P30', kind: 'smart_pos', owner_party_id: merchant.body.id });
+    const code = (await staff('POST', `/terminals/${terminal.body.id}/activation-codes`, {})).body.code as string;
+    const devices = await Promise.all(Array.from({ length: 8 }, () => generateDeviceKey()));
+    const outcomes = await Promise.all(
+      devices.map((device, i) =>
+        new TerminalClient({ baseUrl: i % 2 === 0 ? url(a) : url(b) }).activate(code, 'SNMULTI00006', device).then(
+          () => 'ok',
+          (error: unknown) => (error as { code?: string }).code,
+        ),
+      ),
+    );
+    expect(outcomes.filter((o) => o === 'ok')).toHaveLength(1);
+    expect(outcomes.filter((o) => o === 'terminal_activation_invalid')).toHaveLength(7);
+    const db = a.tdb.database.kysely as unknown as Kysely<TerminalSharedTables>;
+    const row = await db.selectFrom('terminals').select(['status', 'device_public_key']).where('id', '=', terminal.body.id as string).executeTakeFirstOrThrow();
+    expect(row.status).toBe('active');
+    expect(row.device_public_key).toBe(devices[outcomes.indexOf('ok')]!.publicKey);
+  });
+
+  it('sign-ons of one terminal sent to both instances at once take turns: one open session, distinct batches', async () => {
+    const merchant = await staff('POST', '/parties', { kind: 'business', name: '商户SNMULTI00007', roles: ['merchant'], org_id: a.bankId });
+    const terminal = await staff('POST', '/terminals', { serial: 'SNMULTI00007', model: 'P30', kind: 'smart_pos', owner_party_id: merchant.body.id });
+    const id = terminal.body.id as string;
+    const code = (await staff('POST', `/terminals/${id}/activation-codes`, {})).body.code as string;
+    const device = await generateDeviceKey();
+    await new TerminalClient({ baseUrl: url(a) }).activate(code, 'SNMULTI00007', device);
+    // Eight sign-ons with the one device key, each a few ms apart in its timestamp.
+    const results = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => {
+        const c = new TerminalClient({ baseUrl: i % 2 === 0 ? url(a) : url(b), now: () => Date.now() + i * 3 });
+        return c.signOn(device, id).then(
+          (session) => ({ ok: true as const, batchNo: session.batchNo, sessionId: session.sessionId }),
+          (error: unknown) => ({ ok: false as const, code: (error as { code?: string }).code }),
+        );
+      }),
+    );
+    const accepted = results.filter((r) => r.ok);
+    expect(accepted.length).toBeGreaterThanOrEqual(1);
+    // Only a sign-on older than one already accepted is refused, as a replay.
+    for (const r of results) if (!r.ok) expect(r.code).toBe('terminal_request_replayed');
+    expect(new Set(accepted.map((r) => r.batchNo)).size).toBe(accepted.length);
+    const db = a.tdb.database.kysely as unknown as Kysely<{ terminal_sessions: { id: string; terminal_id: string; closed_at: number | null } }>;
+    const open = await db.selectFrom('terminal_sessions').select('id').where('terminal_id', '=', id).where('closed_at', 'is', null).execute();
+    expect(open).toHaveLength(1);
+    expect(accepted.map((r) => r.sessionId)).toContain(open[0]!.id);
+  });
+
   it('the same request replayed to both instances at once is accepted once', async () => {
     const { client } = await terminalOn(url(a), 'SNMULTI00003');
     const prepared = await client.prepare('GET', '/api/v1/terminal/echo');

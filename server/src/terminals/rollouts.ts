@@ -10,6 +10,7 @@ import { resolveApps, rolloutsReaching, windowOfGroup, windowsOfTerminals } from
 import { earliestOpening, windowLengthUs, type Window } from './apps-window.js';
 import { toVersion, type AppVersion } from './app-versions.js';
 import type { CommandInput, CommandQueue, TerminalSharedTables } from './contracts.js';
+import { TickBatcher } from './terminal-auth-batch.js';
 
 /**
  * Rollouts in the manner of Eclipse hawkBit: one app version to a group (or chosen terminals) in
@@ -721,6 +722,220 @@ async function countReport(deps: RolloutDeps, trx: Trx, row: RolloutRow, termina
     return;
   }
   await checkSuccess(deps, trx, row, stageNo, now);
+}
+
+// ————————————————————————————————————————— update reports, group-committed
+
+type ReportResult = { ok: ReportOutcome } | { error: unknown };
+
+/** Counter columns of `rollout_stages`, by target status. */
+type Counter = Exclude<TargetStatus, 'pending'>;
+
+/**
+ * Update reports group-committed: a rollout to thousands of terminals brings two or three
+ * reports from each within seconds, and one at a time each took the rollout's row lock for a
+ * transaction of a dozen statements — the reports queued behind the lock and installs were
+ * reported minutes late. Here the reports that arrive while a group runs form the next group:
+ * they are resolved with a few queries, then one transaction locks each rollout concerned once
+ * (id order), stores the reports in one insert (the dedupe key still makes each count once),
+ * moves the targets and the stage counters in bulk, and checks each touched stage's thresholds
+ * once, with the same rules as one report alone. A group that fails as a whole is run again
+ * report by report, so one bad report never fails the others.
+ */
+export class UpdateReportBatcher {
+  private readonly batcher: TickBatcher<{ terminalId: string; report: UpdateReport }, ReportResult>;
+
+  constructor(private readonly deps: RolloutDeps) {
+    this.batcher = new TickBatcher({ run: (items) => this.group(items), maxBatch: 2000, maxQueue: 100_000 });
+  }
+
+  async record(terminalId: string, report: UpdateReport): Promise<ReportOutcome> {
+    const result = await this.batcher.submit({ terminalId, report });
+    if ('error' in result) throw result.error;
+    return result.ok;
+  }
+
+  drain(): Promise<void> {
+    return this.batcher.drain();
+  }
+
+  private async group(items: { terminalId: string; report: UpdateReport }[]): Promise<ReportResult[]> {
+    try {
+      return await recordUpdateReports(this.deps, items);
+    } catch {
+      const out: ReportResult[] = [];
+      for (const { terminalId, report } of items) {
+        out.push(await recordUpdateReport(this.deps, terminalId, report).then((ok) => ({ ok }), (error: unknown) => ({ error })));
+      }
+      return out;
+    }
+  }
+}
+
+/** Many terminals' update reports in one transaction; see `UpdateReportBatcher`. */
+export async function recordUpdateReports(deps: RolloutDeps, items: readonly { terminalId: string; report: UpdateReport }[]): Promise<ReportResult[]> {
+  const { db } = deps;
+  const results: (ReportResult | undefined)[] = items.map(() => undefined);
+  // Resolve every report's app, version and rollout first, outside the transaction.
+  const codes = [...new Set(items.map((i) => i.report.app))];
+  const apps = new Map((await db.selectFrom('apps').select(['id', 'code']).where('code', 'in', codes).execute()).map((a) => [a.code, a]));
+  const appIds = [...new Set([...apps.values()].map((a) => a.id))];
+  const versionTexts = [...new Set(items.map((i) => i.report.version))];
+  const versions = new Map(
+    appIds.length === 0
+      ? []
+      : (await db.selectFrom('app_versions').select(['id', 'app_id', 'version']).where('app_id', 'in', appIds).where('version', 'in', versionTexts).execute()).map((v) => [`${v.app_id}@${v.version}`, v]),
+  );
+  const named = items.filter((i) => i.report.rolloutId !== undefined);
+  const targetsNamed = new Map<string, { app_id: string; version_id: string }>();
+  if (named.length > 0) {
+    const rows = await db
+      .selectFrom('rollout_targets as t')
+      .innerJoin('rollouts as r', 'r.id', 't.rollout_id')
+      .select(['t.rollout_id', 't.terminal_id', 'r.app_id', 'r.version_id'])
+      .where('t.rollout_id', 'in', [...new Set(named.map((i) => i.report.rolloutId!))])
+      .where('t.terminal_id', 'in', [...new Set(named.map((i) => i.terminalId))])
+      .execute();
+    for (const r of rows) targetsNamed.set(`${r.rollout_id}|${r.terminal_id}`, r);
+  }
+  interface Resolved {
+    index: number;
+    terminalId: string;
+    report: UpdateReport;
+    appId: string;
+    version: string;
+    rolloutId: string | null;
+    dedupe: string;
+  }
+  const resolved: Resolved[] = [];
+  for (const [index, { terminalId, report }] of items.entries()) {
+    const app = apps.get(report.app);
+    if (!app) {
+      results[index] = { error: new XiaoweiError('app_not_found') };
+      continue;
+    }
+    const version = versions.get(`${app.id}@${report.version}`);
+    if (!version) {
+      results[index] = { error: new XiaoweiError('app_version_not_found') };
+      continue;
+    }
+    let rolloutId: string | null;
+    if (report.rolloutId !== undefined) {
+      const target = targetsNamed.get(`${report.rolloutId}|${terminalId}`);
+      if (!target || target.app_id !== app.id) {
+        results[index] = { error: new XiaoweiError('rollout_not_found') };
+        continue;
+      }
+      if (target.version_id !== version.id) {
+        results[index] = { error: new XiaoweiError('rollout_invalid', 'the rollout delivers another version') };
+        continue;
+      }
+      rolloutId = report.rolloutId;
+    } else {
+      const reaching = (await rolloutsReaching(db, [terminalId], app.id)).get(terminalId) ?? [];
+      rolloutId = reaching.filter((r) => r.version_id === version.id).sort((a, b) => b.started_at - a.started_at)[0]?.id ?? null;
+    }
+    const dedupe = rolloutId ? `${terminalId}|r:${rolloutId}|${report.status}` : `${terminalId}|a:${app.id}@${version.version}|${report.status}`;
+    resolved.push({ index, terminalId, report, appId: app.id, version: version.version, rolloutId, dedupe });
+  }
+  if (resolved.length === 0) return results as ReportResult[];
+
+  await db.transaction().execute(async (trx) => {
+    const now = deps.now();
+    const rolloutIds = [...new Set(resolved.flatMap((r) => (r.rolloutId ? [r.rolloutId] : [])))].sort();
+    const locked = new Map<string, RolloutRow>();
+    for (const id of rolloutIds) locked.set(id, await lockRollout(trx, deps.dialect, id));
+
+    // One insert for the group; the dedupe key makes a repeat (or a retry racing it) count once.
+    const stored = new Set<string>();
+    for (let i = 0; i < resolved.length; i += 500) {
+      const rows = await trx
+        .insertInto('app_update_reports')
+        .values(
+          resolved.slice(i, i + 500).map((r) => ({
+            id: newId(),
+            dedupe_key: r.dedupe,
+            terminal_id: r.terminalId,
+            app_id: r.appId,
+            version: r.version,
+            status: r.report.status,
+            detail: r.report.detail ? r.report.detail.slice(0, 500) : null,
+            rollout_id: r.rolloutId,
+            reported_at: now,
+          })),
+        )
+        .onConflict((oc) => oc.column('dedupe_key').doNothing())
+        .returning('dedupe_key')
+        .execute();
+      for (const row of rows) stored.add(row.dedupe_key);
+    }
+    const counted: Resolved[] = [];
+    for (const r of resolved) {
+      // The first of several equal reports in the group is the one recorded.
+      const recorded = stored.delete(r.dedupe);
+      results[r.index] = { ok: { recorded, rolloutId: r.rolloutId } };
+      if (recorded && r.rolloutId) counted.push(r);
+    }
+    if (counted.length === 0) return;
+
+    // Targets read under the rollouts' locks: nothing else moves them meanwhile.
+    const targetRows = await trx
+      .selectFrom('rollout_targets')
+      .select(['rollout_id', 'terminal_id', 'stage_no', 'status'])
+      .where('rollout_id', 'in', [...new Set(counted.map((r) => r.rolloutId!))])
+      .where('terminal_id', 'in', [...new Set(counted.map((r) => r.terminalId))])
+      .execute();
+    const targets = new Map(targetRows.map((t) => [`${t.rollout_id}|${t.terminal_id}`, { stage_no: toSafeInt(t.stage_no), status: t.status as TargetStatus }]));
+    const moved = new Map<string, { rollout_id: string; terminal_id: string; status: TargetStatus }>();
+    const deltas = new Map<string, { rolloutId: string; stageNo: number; by: Partial<Record<Counter, number>> }>();
+    for (const r of counted) {
+      const key = `${r.rolloutId}|${r.terminalId}`;
+      const target = targets.get(key);
+      const row = locked.get(r.rolloutId!)!;
+      if (!target || target.stage_no > toSafeInt(row.current_stage) || !NEXT[target.status].includes(r.report.status)) continue;
+      const from = target.status as Counter;
+      target.status = r.report.status;
+      moved.set(key, { rollout_id: r.rolloutId!, terminal_id: r.terminalId, status: r.report.status });
+      const stageKey = `${r.rolloutId}|${target.stage_no}`;
+      const delta = deltas.get(stageKey) ?? { rolloutId: r.rolloutId!, stageNo: target.stage_no, by: {} };
+      delta.by[from] = (delta.by[from] ?? 0) - 1;
+      delta.by[r.report.status] = (delta.by[r.report.status] ?? 0) + 1;
+      deltas.set(stageKey, delta);
+    }
+    if (moved.size === 0) return;
+    const list = [...moved.values()];
+    if (deps.dialect === 'postgres') {
+      await sql`update rollout_targets t set status = v.status, updated_at = ${now}::bigint
+        from unnest(${list.map((m) => m.rollout_id)}::text[], ${list.map((m) => m.terminal_id)}::text[], ${list.map((m) => m.status)}::text[]) as v(rollout_id, terminal_id, status)
+        where t.rollout_id = v.rollout_id and t.terminal_id = v.terminal_id`.execute(trx);
+    } else {
+      for (const m of list) {
+        await trx.updateTable('rollout_targets').set({ status: m.status, updated_at: now }).where('rollout_id', '=', m.rollout_id).where('terminal_id', '=', m.terminal_id).execute();
+      }
+    }
+    for (const d of deltas.values()) {
+      const changes = Object.entries(d.by).filter(([, n]) => n !== 0) as [Counter, number][];
+      if (changes.length === 0) continue;
+      await trx
+        .updateTable('rollout_stages')
+        .set((eb) => Object.fromEntries(changes.map(([col, n]) => [col, eb(col, '+', n)])))
+        .where('rollout_id', '=', d.rolloutId)
+        .where('stage_no', '=', d.stageNo)
+        .execute();
+    }
+    // Thresholds once per touched stage, as `countReport` checks them after one report.
+    for (const d of deltas.values()) {
+      const row = await trx.selectFrom('rollouts').selectAll().where('id', '=', d.rolloutId).executeTakeFirstOrThrow();
+      if (row.state !== 'running') continue;
+      const stage = stageView(await trx.selectFrom('rollout_stages').selectAll().where('rollout_id', '=', d.rolloutId).where('stage_no', '=', d.stageNo).executeTakeFirstOrThrow());
+      if (stage.failed * 100 > toSafeInt(row.error_threshold) * stage.total) {
+        await transition(trx, d.rolloutId, ['running'], 'paused', { pause_reason: 'error_threshold' }, now);
+        continue;
+      }
+      await checkSuccess(deps, trx, row, d.stageNo, now);
+    }
+  });
+  return results as ReportResult[];
 }
 
 // ————————————————————————————————————————— deadlines

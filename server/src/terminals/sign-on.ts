@@ -5,10 +5,11 @@ import { XiaoweiError } from '../platform/errors.js';
 import { newId } from '../platform/ids.js';
 import { toSafeInt } from '../platform/int.js';
 import { MAX_CLOCK_SKEW_MS, fromBase64Url, sessionKeysContext, signOnString, utf8 } from './canonical.js';
+import type { EffectiveParams } from './params.js';
 import type { ProtocolTables } from './protocol-migration.js';
+import { MAX_BATCH_NO, type SignOnBatch } from './sign-on-batch.js';
 
-/** Batch numbers run 000001…999999 per terminal, then start again. */
-export const MAX_BATCH_NO = 999_999;
+export { MAX_BATCH_NO };
 const DAY_US = 86_400_000_000;
 /** The bank's business day ends at midnight Asia/Shanghai (UTC+8, no daylight saving). */
 const SHANGHAI_OFFSET_US = 8 * 3_600_000_000;
@@ -26,6 +27,8 @@ export interface SignOnDeps {
   verifyEd25519: (publicKeyRaw: Uint8Array, data: Uint8Array, signature: Uint8Array) => boolean;
   /** µs since the epoch. */
   now: () => number;
+  /** Group commit of sign-ons (sign-on-batch.ts); without it each runs its own transaction. */
+  batch?: SignOnBatch | undefined;
 }
 
 export interface SignOnInput {
@@ -52,6 +55,8 @@ export interface SignOnResult {
     ciphertext: string;
     kcv: { pin: string; mac: string; data: string };
   };
+  /** The terminal's effective parameters, when read along with it (the group-committed path). */
+  params?: EffectiveParams | undefined;
 }
 
 /** Refuses a terminal that may not sign on, most specific reason first. */
@@ -76,7 +81,9 @@ export async function signOn(deps: SignOnDeps, input: SignOnInput): Promise<Sign
   const signature = fromBase64Url(input.signature);
   if (!signature || signature.length !== 64) throw new XiaoweiError('validation_failed', 'signature must be an Ed25519 signature (64 bytes, base64url)');
 
-  const terminal = await deps.db.selectFrom('terminals').select(['status', 'device_public_key']).where('id', '=', input.terminalId).executeTakeFirst();
+  const terminal = deps.batch
+    ? await deps.batch.read(input.terminalId)
+    : await deps.db.selectFrom('terminals').select(['status', 'device_public_key']).where('id', '=', input.terminalId).executeTakeFirst();
   if (!terminal) throw new XiaoweiError('terminal_unknown');
   assertUsable(terminal.status, terminal.device_public_key);
   const devicePublicKey = fromBase64Url(terminal.device_public_key);
@@ -94,7 +101,52 @@ export async function signOn(deps: SignOnDeps, input: SignOnInput): Promise<Sign
   }
   const expiresAt = endOfBusinessDay(nowUs);
 
-  const batchNo = await deps.db.transaction().execute(async (trx) => {
+  const batchNo = deps.batch
+    ? await storeBatched(deps.batch, {
+        terminalId: input.terminalId,
+        sessionId,
+        devicePublicKey: terminal.device_public_key,
+        signedAt: input.timestamp,
+        nowUs,
+        expiresAt,
+        keys: keyColumns(issued),
+      })
+    : await storeAlone(deps, input, terminal.device_public_key, sessionId, issued, nowUs, expiresAt);
+
+  return {
+    sessionId,
+    batchNo: String(batchNo).padStart(6, '0'),
+    openedAt: nowUs,
+    expiresAt,
+    keys: { ...issued.wrapped, kcv: { pin: issued.pin.kcv, mac: issued.mac.kcv, data: issued.data.kcv } },
+    ...('params' in terminal ? { params: (terminal as { params: EffectiveParams }).params } : {}),
+  };
+}
+
+async function storeBatched(batch: SignOnBatch, item: Parameters<SignOnBatch['write']>[0]): Promise<number> {
+  const outcome = await batch.write(item);
+  if ('error' in outcome) throw new XiaoweiError(outcome.error);
+  return outcome.batchNo;
+}
+
+type Issued = Awaited<ReturnType<SignOnDeps['crypto']['issueTerminalSessionKeys']>>;
+
+/** The session's sealed working keys and their check values, as `terminal_sessions` stores them. */
+function keyColumns(issued: Issued) {
+  return {
+    pin_key: issued.pin.blob,
+    pin_kcv: issued.pin.kcv,
+    mac_key: issued.mac.blob,
+    mac_kcv: issued.mac.kcv,
+    data_key: issued.data.blob,
+    data_kcv: issued.data.kcv,
+    lmk_version: issued.mac.lmkVersion,
+  };
+}
+
+/** One sign-on in its own transaction (no group commit configured). */
+async function storeAlone(deps: SignOnDeps, input: SignOnInput, verifiedKey: string, sessionId: string, issued: Issued, nowUs: number, expiresAt: number): Promise<number> {
+  return deps.db.transaction().execute(async (trx) => {
     // Sign-ons of one terminal take turns (PostgreSQL row lock; SQLite has one writer anyway).
     const current = await trx
       .selectFrom('terminals')
@@ -104,7 +156,7 @@ export async function signOn(deps: SignOnDeps, input: SignOnInput): Promise<Sign
       .executeTakeFirstOrThrow();
     assertUsable(current.status, current.device_public_key);
     // Re-activated with another key while we verified: the signature no longer speaks for the terminal.
-    if (current.device_public_key !== terminal.device_public_key) throw new XiaoweiError('terminal_signature_invalid');
+    if (current.device_public_key !== verifiedKey) throw new XiaoweiError('terminal_signature_invalid');
     const previous = await trx
       .selectFrom('terminal_sessions')
       .select(['batch_no', 'signed_at'])
@@ -120,13 +172,7 @@ export async function signOn(deps: SignOnDeps, input: SignOnInput): Promise<Sign
       .values({
         id: sessionId,
         terminal_id: input.terminalId,
-        pin_key: issued.pin.blob,
-        pin_kcv: issued.pin.kcv,
-        mac_key: issued.mac.blob,
-        mac_kcv: issued.mac.kcv,
-        data_key: issued.data.blob,
-        data_kcv: issued.data.kcv,
-        lmk_version: issued.mac.lmkVersion,
+        ...keyColumns(issued),
         batch_no: next,
         last_seq: 0,
         signed_at: input.timestamp,
@@ -137,14 +183,6 @@ export async function signOn(deps: SignOnDeps, input: SignOnInput): Promise<Sign
       .execute();
     return next;
   });
-
-  return {
-    sessionId,
-    batchNo: String(batchNo).padStart(6, '0'),
-    openedAt: nowUs,
-    expiresAt,
-    keys: { ...issued.wrapped, kcv: { pin: issued.pin.kcv, mac: issued.mac.kcv, data: issued.data.kcv } },
-  };
 }
 
 /** Closes the terminal's open session and its operators' sign-ons (inside the caller's transaction). */

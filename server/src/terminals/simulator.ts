@@ -5,6 +5,8 @@
  * bundle fetched and its digest checked → installed). Used by `xiaowei simulate terminals` and by
  * `npm run bench:fleet`; nothing in the server knows it is talking to a simulator.
  */
+import http from 'node:http';
+import { Readable } from 'node:stream';
 import { TerminalClient, generateDeviceKey, type TerminalCommand } from './client.js';
 
 export interface SimulatedTerminal {
@@ -18,7 +20,17 @@ export type SimulatorEvent =
   | { type: 'activation_failed'; serial: string; error: string }
   | { type: 'push_open'; serial: string }
   | { type: 'command'; serial: string; kind: string; at: number; payload: Record<string, unknown> }
-  | { type: 'update'; serial: string; app: string; version: string; status: 'installed' | 'failed'; at: number; detail?: string };
+  | {
+      type: 'update';
+      serial: string;
+      app: string;
+      version: string;
+      status: 'installed' | 'failed';
+      at: number;
+      detail?: string;
+      /** ms each step took: the 'downloading' report, the download with its digest check, the 'installed' report. */
+      steps?: number[];
+    };
 
 export interface SimulatorOptions {
   baseUrl: string;
@@ -61,13 +73,67 @@ class Samples {
   }
 }
 
+/** Statuses whose response has no body (the Response constructor refuses one). */
+const NULL_BODY = new Set([101, 103, 204, 205, 304]);
+
+/**
+ * A `fetch` for many simulated terminals in one process: plain HTTP/1.1 over one keep-alive agent
+ * shared by all of them, answering standard `Response`s (an event stream's body streams). The
+ * terminal client runs unchanged on top — same requests, same bytes on the wire; this only
+ * replaces Node's built-in fetch, whose per-request cost (~1 ms of CPU here) would make the
+ * simulator, not the server, the bottleneck of `bench:fleet`. A push stream holds its socket, so
+ * the agent has no socket limit; idle sockets are kept for the next request of any terminal.
+ */
+export function keepAliveFetch(agent = new http.Agent({ keepAlive: true, maxFreeSockets: 1024 })): typeof fetch {
+  return (input, init) =>
+    new Promise<Response>((resolve, reject) => {
+      const url = new URL(typeof input === 'string' ? input : input instanceof URL ? input.href : input.url);
+      if (url.protocol !== 'http:') throw new Error('keepAliveFetch speaks plain HTTP only');
+      const headers: Record<string, string> = { ...((init?.headers as Record<string, string> | undefined) ?? {}) };
+      const body = init?.body as Uint8Array | string | null | undefined;
+      if (body) headers['content-length'] = String(typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength);
+      const signal = init?.signal ?? null;
+      if (signal?.aborted) return reject(signal.reason as Error);
+      const req = http.request({ agent, host: url.hostname, port: url.port, path: `${url.pathname}${url.search}`, method: init?.method ?? 'GET', headers }, (res) => {
+        const status = res.statusCode ?? 0;
+        const responseHeaders = new Headers();
+        for (const [k, v] of Object.entries(res.headers)) {
+          if (typeof v === 'string') responseHeaders.set(k, v);
+          else if (Array.isArray(v)) for (const x of v) responseHeaders.append(k, x);
+        }
+        if (String(res.headers['content-type']).startsWith('text/event-stream')) {
+          resolve(new Response(Readable.toWeb(res) as ReadableStream<Uint8Array>, { status, headers: responseHeaders }));
+          return;
+        }
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('error', reject);
+        res.on('end', () => resolve(new Response(NULL_BODY.has(status) ? null : Buffer.concat(chunks), { status, headers: responseHeaders })));
+      });
+      req.on('error', reject);
+      signal?.addEventListener('abort', () => req.destroy(signal.reason as Error), { once: true });
+      req.end(body ?? undefined);
+    });
+}
+
 export class FleetSimulator {
   private readonly running: Running[] = [];
   private stopped = false;
   readonly heartbeatMs = new Samples();
   heartbeatErrors = 0;
 
-  constructor(private readonly options: SimulatorOptions) {}
+  private readonly fetch: typeof fetch;
+  /** The agent behind the default fetch: its idle connections are closed on stop. */
+  private readonly agent: http.Agent | null = null;
+
+  constructor(private readonly options: SimulatorOptions) {
+    if (options.fetch) {
+      this.fetch = options.fetch;
+    } else {
+      this.agent = new http.Agent({ keepAlive: true, maxFreeSockets: 1024 });
+      this.fetch = keepAliveFetch(this.agent);
+    }
+  }
 
   /** Activates, signs on and starts every terminal; resolves when all have tried. */
   async start(): Promise<{ activated: number; failed: number; skipped: number }> {
@@ -92,6 +158,8 @@ export class FleetSimulator {
   async stop(): Promise<void> {
     this.stopped = true;
     await Promise.all(this.running.map((r) => r.stop()));
+    // Idle keep-alive connections would hold the server's close until its keep-alive timeout.
+    this.agent?.destroy();
   }
 
   private emit(event: SimulatorEvent): void {
@@ -100,7 +168,7 @@ export class FleetSimulator {
 
   private async bringUp(t: SimulatedTerminal): Promise<Running> {
     const started = performance.now();
-    const client = new TerminalClient({ baseUrl: this.options.baseUrl, ...(this.options.fetch ? { fetch: this.options.fetch } : {}) });
+    const client = new TerminalClient({ baseUrl: this.options.baseUrl, fetch: this.fetch });
     const device = await generateDeviceKey();
     await client.activate(t.code, t.serial, device);
     const session = await client.signOn();
@@ -146,8 +214,19 @@ export class FleetSimulator {
     const rolloutId = typeof command.payload.rolloutId === 'string' ? command.payload.rolloutId : undefined;
     const report = (status: string, detail?: string): Promise<unknown> =>
       running.client.request('POST', '/api/v1/terminal/updates', { app, version, status, ...(rolloutId ? { rolloutId } : {}), ...(detail ? { detail } : {}) });
-    await report('downloading');
+    const steps: number[] = [];
+    let mark = performance.now();
+    const step = (): void => {
+      const t = performance.now();
+      steps.push(Math.round(t - mark));
+      mark = t;
+    };
     try {
+      // A report that fails (the server overloaded, the connection dropped) fails the update
+      // visibly: left to escape, it would end the command loop's round unacknowledged, and the
+      // update would be retried only at the next poll, minutes later, with no trace of why.
+      await report('downloading');
+      step();
       // fetchSigned keeps this request in the terminal's sequence with the others.
       const res = await running.client.fetchSigned('GET', `/api/v1/terminal/apps/${encodeURIComponent(app)}/versions/${encodeURIComponent(version)}/bundle`);
       if (!res.ok) throw new Error(`bundle download answered ${res.status}`);
@@ -155,8 +234,10 @@ export class FleetSimulator {
       const digest = Buffer.from(await globalThis.crypto.subtle.digest('SHA-256', bytes)).toString('hex');
       if (typeof command.payload.digest === 'string' && digest !== command.payload.digest) throw new Error('bundle digest mismatch');
       running.versions[app] = version;
+      step();
       await report('installed');
-      this.emit({ type: 'update', serial: running.serial, app, version, status: 'installed', at: Date.now() });
+      step();
+      this.emit({ type: 'update', serial: running.serial, app, version, status: 'installed', at: Date.now(), steps });
       return { installed: version };
     } catch (error) {
       await report('failed', describe(error).slice(0, 200)).catch(() => undefined);
