@@ -69,14 +69,7 @@ export async function resolveHeld(deps: PaymentsDeps, txnId: string, decision: '
     return { row: now2, reply: replyOf(now2, batchNo), changed: false };
   }
   // A declined (or lapsed) QR payment gives back the dynamic order it claimed: the customer may pay it another way.
-  if (status !== 'approved' && row.type === 'qr_sale') {
-    await (deps.db as Kysely<QrTables>)
-      .updateTable('pay_qr_orders')
-      .set({ status: 'open', txn_id: null, updated_at: now })
-      .where('txn_id', '=', row.id)
-      .where('status', '=', 'paid')
-      .execute();
-  }
+  if (status !== 'approved' && row.type === 'qr_sale') await reopenQrOrders(deps.db, [row.id], now);
   if (status === 'approved') {
     deps.risk.record({
       type: row.type,
@@ -91,4 +84,18 @@ export async function resolveHeld(deps: PaymentsDeps, txnId: string, decision: '
   }
   void actorId; // the risk part audits who decided (its review rows and the audit log)
   return { row: next, reply, changed: true };
+}
+
+/**
+ * Gives back the dynamic QR orders that held QR payments had claimed, once those payments were
+ * declined or their hold lapsed: the customer may pay the order another way. Idempotent.
+ */
+export async function reopenQrOrders(db: Kysely<unknown> | EngineDb, txnIds: readonly string[], now: number): Promise<void> {
+  if (txnIds.length === 0) return;
+  await (db as unknown as Kysely<QrTables>)
+    .updateTable('pay_qr_orders')
+    .set({ status: 'open', txn_id: null, updated_at: now })
+    .where('txn_id', 'in', txnIds)
+    .where('status', '=', 'paid')
+    .execute();
 }

@@ -39,6 +39,7 @@ import type { PaymentsDeps } from './deps.js';
 import { HOLD_SECONDS, batchNoOf, offUsDeclineCode, settle, settleInFlight, settleOffUs } from './engine-ledger.js';
 import { SWITCH_CLEARING, isOffUs, withAdvice } from './engine-offus.js';
 import { CLAIMS_ORDERED, claimWrite, onDisk, write } from './engine-writer.js';
+import { reopenQrOrders } from './engine-held.js';
 import { VOID_TYPES, isOffUsVoid, recordVoidException } from './engine-void-reversal.js';
 import {
   IN_FLIGHT,
@@ -478,7 +479,12 @@ export async function refreshExpiry(deps: PaymentsDeps, row: TxnRow): Promise<Tx
   const holding = (row.type === 'preauth' && row.status === 'approved') || (row.status === 'held' && row.pending_transfer_id !== null);
   if (!holding || row.hold_expires_at === null || row.hold_expires_at > deps.now()) return row;
   const now = deps.now();
-  await db(deps).updateTable('pay_transactions').set({ status: 'expired', updated_at: now }).where('id', '=', row.id).where('status', '=', row.status).execute();
+  await db(deps)
+    .transaction()
+    .execute(async (trx) => {
+      const lapsed = await trx.updateTable('pay_transactions').set({ status: 'expired', updated_at: now }).where('id', '=', row.id).where('status', '=', row.status).executeTakeFirst();
+      if (row.type === 'qr_sale' && Number(lapsed.numUpdatedRows) === 1) await reopenQrOrders(trx, [row.id], now);
+    });
   return { ...row, status: 'expired', updated_at: now };
 }
 
@@ -789,12 +795,19 @@ export async function sweepEngine(deps: PaymentsDeps, limit = 500): Promise<{ se
     .limit(limit)
     .execute();
   for (const r of stale) await settleInFlight(deps, toTxnRow(r));
-  const lapsed = await d
-    .updateTable('pay_transactions')
-    .set({ status: 'expired', updated_at: now })
-    .where((eb) => eb.or([eb.and([eb('status', '=', 'approved'), eb('type', '=', 'preauth')]), eb('status', '=', 'held')]))
-    .where('hold_expires_at', 'is not', null)
-    .where('hold_expires_at', '<=', now)
-    .executeTakeFirst();
-  return { settled: stale.length, expired: Number(lapsed.numUpdatedRows) };
+  // Lapsed holds show 'expired'; a held QR payment's lapse also gives back the order it claimed —
+  // only the rows this very update expired (a reviewer's decision may have won the race).
+  const expired = await d.transaction().execute(async (trx) => {
+    const lapsed = await trx
+      .updateTable('pay_transactions')
+      .set({ status: 'expired', updated_at: now })
+      .where((eb) => eb.or([eb.and([eb('status', '=', 'approved'), eb('type', '=', 'preauth')]), eb('status', '=', 'held')]))
+      .where('hold_expires_at', 'is not', null)
+      .where('hold_expires_at', '<=', now)
+      .returning(['id', 'type'])
+      .execute();
+    await reopenQrOrders(trx, lapsed.filter((r) => r.type === 'qr_sale').map((r) => r.id), now);
+    return lapsed.length;
+  });
+  return { settled: stale.length, expired };
 }

@@ -193,6 +193,32 @@ describe.each(DIALECTS)('risk with real sales (%s)', (dialect) => {
     }
   });
 
+  it('a held QR payment whose hold lapses is expired by the sweep and gives its order back', async () => {
+    const ruleId = await rule({ kind: 'amount_limit', outcome: 'review', params: { scope: 'merchant', max_amount: 100_000, types: ['qr_sale'] } });
+    try {
+      const payer = w.customers[0]!;
+      const token = await customerToken(payer.partyId);
+      const order = await w.terminal.request<{ orderId: string; payload: string }>('POST', '/api/v1/terminal/pay/qr/orders', { clientId: cid('o'), amount: 120_000 });
+      const held = (await post('/pay/qr/pay', { clientId: cid('qr'), payload: order.payload, accountId: payer.accountId }, token)).json<TxnReply>();
+      expect(held).toMatchObject({ status: 'held', responseCode: '09' });
+      const orderStatus = async () => (await w.terminal.request<{ status: string }>('GET', `/api/v1/terminal/pay/qr/orders/${order.orderId}`)).status;
+      expect(await orderStatus()).toBe('paid');
+      // The hold's time is up (the reviewer never decided).
+      const past = Date.now() * 1000 - 1_000_000;
+      await h.db.updateTable('pay_transactions' as never).set({ hold_expires_at: past } as never).where('id' as never, '=', held.id as never).execute();
+      const swept = await E.sweepEngine(h.payments.deps);
+      expect(swept.expired).toBeGreaterThanOrEqual(1);
+      const row = (await h.db.selectFrom('pay_transactions' as never).select('status' as never).where('id' as never, '=', held.id as never).executeTakeFirstOrThrow()) as { status: string };
+      expect(row.status).toBe('expired');
+      expect(await orderStatus()).toBe('open');
+      // A second sweep changes nothing more.
+      await E.sweepEngine(h.payments.deps);
+      expect(await orderStatus()).toBe('open');
+    } finally {
+      await mode(ruleId, 'off');
+    }
+  });
+
   it('holds a customer transfer for review: approve moves it to the payee, decline gives the payer the funds back', async () => {
     // Transfers have no card, terminal or merchant: two time windows covering the day hold those above ¥500.
     const ruleId = await rule({ kind: 'time_window', outcome: 'review', params: { from: '00:00', to: '12:00', amount_above: 50_000, types: ['transfer'] } });
