@@ -135,14 +135,7 @@ async function activateChecked(deps: ActivationDeps, input: ActivationInput, now
   const index = deps.writer ? activationCodeIndex(deps.secrets, input.code) : null;
   const bound = index && deps.writer ? await deps.writer({ codeIndex: index, serial: input.serial, publicKey: toBase64Url(publicKey), nowUs }) : null;
   if (bound) {
-    return {
-      terminalId: bound.id,
-      serial: bound.serial,
-      merchant: { id: bound.owner_party_id, name: bound.party_name },
-      org: { id: bound.org_id, name: bound.org_name, nameEn: bound.org_name_en },
-      platformSigningKey: toBase64Url(await deps.crypto.signingPublicKey()),
-      activatedAt: nowUs,
-    };
+    return activationResult(deps, bound, nowUs);
   }
 
   const terminalId = await deps.db.transaction().execute(async (trx) => {
@@ -174,6 +167,15 @@ async function activateChecked(deps: ActivationDeps, input: ActivationInput, now
     .select(['t.id', 't.serial', 't.owner_party_id', 'p.name as party_name', 't.org_id', 'o.name as org_name', 'o.name_en as org_name_en'])
     .where('t.id', '=', terminalId)
     .executeTakeFirstOrThrow();
+  return activationResult(deps, row, nowUs);
+}
+
+/** What a bound terminal is told: its record, its owner and organisation, the platform's signing key. */
+async function activationResult(
+  deps: ActivationDeps,
+  row: { id: string; serial: string; owner_party_id: string; party_name: string; org_id: string; org_name: string; org_name_en: string | null },
+  nowUs: number,
+): Promise<ActivationResult> {
   return {
     terminalId: row.id,
     serial: row.serial,
