@@ -318,6 +318,12 @@ export class TerminalClient {
   private device: DeviceKey | null = null;
   /** Server clock minus ours (ms), learnt at activation and sign-on. */
   private offsetMs = 0;
+  /**
+   * The last sign-on timestamp this client signed. The server refuses a sign-on not later than the
+   * terminal's previous one (a replayed sign-on), and a re-learnt offset — a slow answer, a clock
+   * stepped back — can move `now()` backwards, so sign-on timestamps only ever go forward.
+   */
+  private lastSignOnAt = 0;
   private turn: Promise<void> = Promise.resolve();
   private readonly fetchFn: typeof fetch;
   private readonly clock: () => number;
@@ -373,7 +379,8 @@ export class TerminalClient {
     const ephemeral = asPair(await s.generateKey({ name: 'X25519' }, false, ['deriveBits']));
     const ephemeralPublicKey = toBase64Url(new Uint8Array(await s.exportKey('raw', ephemeral.publicKey)));
     const attempt = async (): Promise<SignOnReply> => {
-      const timestamp = this.now();
+      const timestamp = Math.max(this.now(), this.lastSignOnAt + 1);
+      this.lastSignOnAt = timestamp;
       const signature = new Uint8Array(await s.sign({ name: 'Ed25519' }, device.keyPair.privateKey, bytes(utf8(signOnString(terminalId, timestamp, ephemeralPublicKey)))));
       const sentAt = this.clock();
       const reply = await this.postJson<SignOnReply>('/api/v1/terminal/sign-on', { terminalId, timestamp, ephemeralPublicKey, signature: toBase64Url(signature) });

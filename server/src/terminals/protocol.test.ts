@@ -227,6 +227,19 @@ describe.each(DIALECTS)('terminal protocol on %s', (dialect) => {
     expect(client.session!.batchNo).not.toBe(before);
   });
 
+  it('signs on again after its clock stepped back (a re-learnt offset, a slow answer): sign-on timestamps only go forward', async () => {
+    const { id, serial } = await newTerminal(merchantA);
+    let stepBackMs = 0;
+    const client = new TerminalClient({ baseUrl: base, now: () => Date.now() - stepBackMs });
+    await client.activate(await issueCode(id), serial, await generateDeviceKey());
+    const first = await client.signOn();
+    // Within the allowed skew, but before the sign-on the server saw last: a plain clock would sign a replay.
+    stepBackMs = 2_000;
+    const second = await client.signOn();
+    expect(second.sessionId).not.toBe(first.sessionId);
+    expect(await client.echo()).toMatchObject({ terminalId: id });
+  });
+
   it('refuses a locked terminal, and serves it again once unlocked', async () => {
     const { client, id } = await readyTerminal(merchantA);
     expect((await staff('POST', `/terminals/${id}/lock`, { reason: 'lost' })).status).toBe(200);
