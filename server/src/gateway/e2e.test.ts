@@ -82,10 +82,13 @@ describe.each(DIALECTS)('POS → host → engine → switch over TCP with a faul
     );
     const codes = new Map<string, number>();
     for (const r of results) codes.set(r.sale.code, (codes.get(r.sale.code) ?? 0) + 1);
-    // The faults did happen, and the terminals were told (98), never left without an answer.
-    expect(codes.get('98') ?? 0).toBeGreaterThan(0);
-    expect(codes.get('00') ?? 0).toBeGreaterThan(SALES / 2);
-    expect([...codes.keys()].every((c) => c === '00' || c === '98')).toBe(true);
+    // The faults did happen, and the terminals were told (98), never left without an answer. On a
+    // loaded machine the link may also miss its own echo and reconnect: a sale meanwhile is told
+    // '91' (issuer unavailable; nothing sent, nothing charged). Any other answer is a fault of ours.
+    const seen = JSON.stringify(Object.fromEntries(codes));
+    expect(codes.get('98') ?? 0, seen).toBeGreaterThan(0);
+    expect(codes.get('00') ?? 0, seen).toBeGreaterThan(SALES / 2);
+    expect([...codes.keys()].filter((c) => c !== '00' && c !== '98' && c !== '91'), seen).toEqual([]);
 
     // Undo some approved ones: voids (reversal advices) and partial refunds (refund advices).
     const approved = results.filter((r) => r.sale.approved);
