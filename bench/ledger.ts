@@ -8,8 +8,11 @@
  * picked uniformly or from a Zipf distribution (s = ZIPF_S, so a handful of accounts — a busy
  * shop, the bank's settlement account — are in most transfers). A run is a warm-up second and
  * ROUNDS rounds of SECONDS; it reports the median acknowledged (durable) transfers/s and the
- * commit latency p50/p99 from the onCommit hook. Afterwards ledger.verify() must pass on both
- * databases, or the bench exits 1. The last line of output is one JSON object.
+ * commit latency p50/p99 from the onCommit hook, and this process's CPU time (user + system) per
+ * acknowledged transfer (median of the rounds; it includes making the transfers, and on
+ * PostgreSQL not the server's own CPU) — the figure to compare on a loaded machine, where
+ * transfers/s mostly measures the load. Afterwards ledger.verify() must pass on both databases,
+ * or the bench exits 1. The last line of output is one JSON object.
  *
  *   npm run bench:ledger
  *   npm run bench:ledger -- --seconds=10 --rounds=5 --accounts=100000 --only=sqlite
@@ -85,6 +88,9 @@ const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
 interface RunResult {
   tps: number;
   rounds: number[];
+  /** This process's CPU time (user + system) per acknowledged transfer, median of the rounds. */
+  cpu_us: number;
+  cpu_rounds: number[];
   p50_ms: number;
   p99_ms: number;
   commits: number;
@@ -112,7 +118,8 @@ async function runWorkload(ledger: Ledger, latencies: number[], tag: string, pic
       code: 1,
     };
   };
-  const round = async (seconds: number): Promise<number> => {
+  const round = async (seconds: number): Promise<{ tps: number; cpu_us: number }> => {
+    const cpu = process.cpuUsage();
     const started = performance.now();
     const deadline = started + seconds * 1000;
     let acknowledged = 0;
@@ -125,13 +132,27 @@ async function runWorkload(ledger: Ledger, latencies: number[], tag: string, pic
       }
     };
     await Promise.all(Array.from({ length: callers }, (_, c) => caller(c)));
-    return acknowledged / ((performance.now() - started) / 1000);
+    const used = process.cpuUsage(cpu);
+    return { tps: acknowledged / ((performance.now() - started) / 1000), cpu_us: (used.user + used.system) / acknowledged };
   };
   await round(1);
   latencies.length = 0;
   const rounds: number[] = [];
-  for (let r = 0; r < SETTINGS.rounds; r++) rounds.push(await round(SETTINGS.seconds));
-  return { tps: median(rounds), rounds, p50_ms: percentile(latencies, 50), p99_ms: percentile(latencies, 99), commits: latencies.length };
+  const cpuRounds: number[] = [];
+  for (let r = 0; r < SETTINGS.rounds; r++) {
+    const { tps, cpu_us } = await round(SETTINGS.seconds);
+    rounds.push(tps);
+    cpuRounds.push(cpu_us);
+  }
+  return {
+    tps: median(rounds),
+    rounds,
+    cpu_us: median(cpuRounds),
+    cpu_rounds: cpuRounds,
+    p50_ms: percentile(latencies, 50),
+    p99_ms: percentile(latencies, 99),
+    commits: latencies.length,
+  };
 }
 
 interface DialectResult {
@@ -153,6 +174,7 @@ async function benchDialect(name: string, database: Database): Promise<DialectRe
     const print = (kind: string, r: RunResult): void =>
       console.log(
         `${name} ${kind}: ${fmt(r.tps)} transfers/s (rounds ${r.rounds.map(fmt).join(' / ')}), ` +
+          `${round1(r.cpu_us)} µs CPU per transfer (rounds ${r.cpu_rounds.map(round1).join(' / ')}), ` +
           `commit p50 ${round1(r.p50_ms)} ms, p99 ${round1(r.p99_ms)} ms over ${r.commits} commits`,
       );
     const uniformRun = await runWorkload(ledger, latencies, 'u', uniform(SETTINGS.accounts));
@@ -239,6 +261,10 @@ async function main(): Promise<void> {
     ledger_sqlite_hot_tps: sqlite && Math.round(sqlite.hot.tps),
     ledger_pg_tps: pg && Math.round(pg.uniform.tps),
     ledger_pg_hot_tps: pg && Math.round(pg.hot.tps),
+    ledger_sqlite_cpu_us: sqlite && round1(sqlite.uniform.cpu_us),
+    ledger_sqlite_hot_cpu_us: sqlite && round1(sqlite.hot.cpu_us),
+    ledger_pg_cpu_us: pg && round1(pg.uniform.cpu_us),
+    ledger_pg_hot_cpu_us: pg && round1(pg.hot.cpu_us),
     ledger_sqlite_commit_p50_ms: sqlite && round1(sqlite.uniform.p50_ms),
     ledger_sqlite_commit_p99_ms: sqlite && round1(sqlite.uniform.p99_ms),
     ledger_sqlite_hot_commit_p99_ms: sqlite && round1(sqlite.hot.p99_ms),
