@@ -38,10 +38,19 @@ export const ConfigSchema = Type.Object({
   XIAOWEI_SWITCH_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 120_000, default: 10_000 }),
   // Store-and-forward: a reversal or advice not acknowledged is sent again after this long.
   XIAOWEI_SAF_RETRY_MS: Type.Integer({ minimum: 50, maximum: 3_600_000, default: 5_000 }),
+  // …doubling after each transient failure ('91', '96', no answer) up to this cap; after this many
+  // attempts the entry is also raised as an exception for staff (it keeps being retried at the cap).
+  XIAOWEI_SAF_MAX_RETRY_MS: Type.Integer({ minimum: 50, maximum: 86_400_000, default: 300_000 }),
+  XIAOWEI_SAF_ALERT_ATTEMPTS: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 10 }),
   // The bank's acquiring institution code (ISO 8583 field 32, up to 11 digits).
   XIAOWEI_ACQUIRER_ID: Type.String({ pattern: '^[0-9]{1,11}$', default: '04581000' }),
   // The ISO 8583 acquirer host for conventional POS terminals listens on this port; unset = off.
   XIAOWEI_ISO_PORT: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535 })),
+  // …over TLS when both are set (PEM file paths: the host's certificate chain and its private key).
+  XIAOWEI_ISO_TLS_CERT: Type.Optional(Type.String({ minLength: 1 })),
+  XIAOWEI_ISO_TLS_KEY: Type.Optional(Type.String({ minLength: 1 })),
+  // DUKPT KSN replay table: KSNs older than this many days are folded into a per-device counter floor.
+  XIAOWEI_DUKPT_KSN_KEEP_DAYS: Type.Integer({ minimum: 1, maximum: 3660, default: 30 }),
   // The core-banking system: 'ledger' (the built-in ledger) or iso8583://host:port (host-to-host link).
   XIAOWEI_CORE: Type.String({ pattern: '^ledger$|^iso8583://[^/:]+:[0-9]{1,5}$', default: 'ledger' }),
 });
@@ -66,6 +75,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError(`Invalid configuration 配置无效:\n${[...new Set(lines)].join('\n')}`);
   }
   const config = withDefaults as Static<typeof ConfigSchema>;
+  if ((config.XIAOWEI_ISO_TLS_CERT === undefined) !== (config.XIAOWEI_ISO_TLS_KEY === undefined)) {
+    throw new ConfigError('Invalid configuration 配置无效:\n  XIAOWEI_ISO_TLS_CERT and XIAOWEI_ISO_TLS_KEY must be set together 须同时设置');
+  }
   const dataDir = path.resolve(config.XIAOWEI_DATA_DIR);
   const dialect = config.DATABASE_URL?.startsWith('postgres') ? 'postgres' : 'sqlite';
   return { ...config, dataDir, dialect };

@@ -219,8 +219,13 @@ export const ERRORS = {
   switch_saf_not_found: { status: 404, zh: '存储转发记录不存在', en: 'No such store-and-forward entry' },
   switch_saf_not_queued: {
     status: 409,
-    zh: '该存储转发记录当前状态（{detail}）不能重发；只有待发送的记录可以立即重发',
-    en: 'This store-and-forward entry is {detail}; only a queued entry can be sent now',
+    zh: '该存储转发记录当前状态（{detail}）不能重发；只有待发送或被拒绝的记录可以立即重发',
+    en: 'This store-and-forward entry is {detail}; only a queued or failed entry can be sent now',
+  },
+  switch_saf_not_closable: {
+    status: 409,
+    zh: '该存储转发记录当前状态（{detail}）不能关闭；只有被永久拒绝或多次重发失败的记录可以关闭',
+    en: 'This store-and-forward entry is {detail}; only an entry refused for good or raised for too many attempts can be closed',
   },
 
   // — gateway: acquirer host, conventional POS terminals and their keys (owner: acquirer part)

@@ -9481,6 +9481,11 @@ export interface paths {
                             saf_counts: {
                                 [key: string]: number;
                             };
+                            /** @description Open store-and-forward exceptions for staff 待处理的存储转发异常 */
+                            saf_exceptions: {
+                                refused: number;
+                                retries: number;
+                            };
                             /** @description Microseconds since the Unix epoch */
                             last_echo_at: number | null;
                             /** @description Microseconds since the Unix epoch */
@@ -9565,8 +9570,10 @@ export interface paths {
         get: {
             parameters: {
                 query?: {
-                    /** @description held 待定（交易未完成）, queued 待发送, acknowledged 已确认, rejected 被拒（退货超额或原交易不存在）, dropped 已撤销（交易未成功） */
-                    state?: "held" | "queued" | "acknowledged" | "rejected" | "dropped";
+                    /** @description held 待定（交易未完成）, queued 待发送, acknowledged 已确认, rejected 被拒（退货超额或原交易不存在）, dropped 已撤销（交易未成功）, failed 被永久拒绝（不再发送，待处理）, closed 已人工关闭 */
+                    state?: "held" | "queued" | "acknowledged" | "rejected" | "dropped" | "failed" | "closed";
+                    /** @description Only open exceptions (failed, or queued with too many attempts) 仅待处理异常 */
+                    exception?: boolean;
                     /** @description Cursor: the next_before of the previous page 翻页游标 */
                     before?: string;
                     limit?: number;
@@ -9600,10 +9607,10 @@ export interface paths {
                                 /** @description fen 分 */
                                 amount: number;
                                 /**
-                                 * @description held 待定（交易未完成）, queued 待发送, acknowledged 已确认, rejected 被拒（退货超额或原交易不存在）, dropped 已撤销（交易未成功）
+                                 * @description held 待定（交易未完成）, queued 待发送, acknowledged 已确认, rejected 被拒（退货超额或原交易不存在）, dropped 已撤销（交易未成功）, failed 被永久拒绝（不再发送，待处理）, closed 已人工关闭
                                  * @enum {string}
                                  */
-                                state: "held" | "queued" | "acknowledged" | "rejected" | "dropped";
+                                state: "held" | "queued" | "acknowledged" | "rejected" | "dropped" | "failed" | "closed";
                                 attempts: number;
                                 /** @description Microseconds since the Unix epoch */
                                 next_attempt_at: number;
@@ -9617,6 +9624,18 @@ export interface paths {
                                 updated_at: number;
                                 /** @description Microseconds since the Unix epoch */
                                 acknowledged_at: number | null;
+                                /**
+                                 * @description refused 被转接方永久拒绝（不再发送） refused for good, no longer sent; retries 多次重发失败（仍在重发） too many failed attempts, still retried
+                                 * @enum {string|null}
+                                 */
+                                exception: "refused" | "retries" | null;
+                                /** @description Microseconds since the Unix epoch */
+                                exception_at: number | null;
+                                /** @description Staff note when closed 关闭说明 */
+                                note: string | null;
+                                closed_by: string | null;
+                                /** @description Microseconds since the Unix epoch */
+                                closed_at: number | null;
                             }[];
                             next_before: string | null;
                         };
@@ -9642,8 +9661,8 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Send a queued entry now 立即重发
-         * @description Makes the entry due now and, when the link is signed on, sends it before answering. 立即到期；链路已签到时发送后再应答。
+         * Send a queued or failed entry now 立即重发
+         * @description Makes the entry due now (a failed one is queued again and its exception cleared) and, when the link is signed on, sends it before answering. 立即到期（被拒的记录重新排队并清除异常）；链路已签到时发送后再应答。
          */
         post: {
             parameters: {
@@ -9678,10 +9697,10 @@ export interface paths {
                             /** @description fen 分 */
                             amount: number;
                             /**
-                             * @description held 待定（交易未完成）, queued 待发送, acknowledged 已确认, rejected 被拒（退货超额或原交易不存在）, dropped 已撤销（交易未成功）
+                             * @description held 待定（交易未完成）, queued 待发送, acknowledged 已确认, rejected 被拒（退货超额或原交易不存在）, dropped 已撤销（交易未成功）, failed 被永久拒绝（不再发送，待处理）, closed 已人工关闭
                              * @enum {string}
                              */
-                            state: "held" | "queued" | "acknowledged" | "rejected" | "dropped";
+                            state: "held" | "queued" | "acknowledged" | "rejected" | "dropped" | "failed" | "closed";
                             attempts: number;
                             /** @description Microseconds since the Unix epoch */
                             next_attempt_at: number;
@@ -9695,6 +9714,111 @@ export interface paths {
                             updated_at: number;
                             /** @description Microseconds since the Unix epoch */
                             acknowledged_at: number | null;
+                            /**
+                             * @description refused 被转接方永久拒绝（不再发送） refused for good, no longer sent; retries 多次重发失败（仍在重发） too many failed attempts, still retried
+                             * @enum {string|null}
+                             */
+                            exception: "refused" | "retries" | null;
+                            /** @description Microseconds since the Unix epoch */
+                            exception_at: number | null;
+                            /** @description Staff note when closed 关闭说明 */
+                            note: string | null;
+                            closed_by: string | null;
+                            /** @description Microseconds since the Unix epoch */
+                            closed_at: number | null;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/gateway/switch/saf/{id}/close": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Close a store-and-forward exception with a note 关闭存储转发异常
+         * @description For an entry the switch refused for good (failed) or one raised for too many attempts: it is no longer sent. Records the note and who closed it; nothing is posted. An acknowledgement of an attempt already under way still wins. 用于被永久拒绝或多次重发失败的记录：不再发送，记录说明与操作人，不记账；正在进行的发送若获确认，仍以确认为准。
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description Why it is closed 关闭说明（必填） */
+                        note: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            /** @description The payments row that caused it, or <sale>:rev for a timeout reversal 引起该通知的交易 */
+                            txn_id: string;
+                            /**
+                             * @description reversal 冲正, refund 退货通知
+                             * @enum {string}
+                             */
+                            kind: "reversal" | "refund";
+                            original_txn_id: string;
+                            rrn: string;
+                            /** @description '98' no answer in time 超时, '17' cancelled by us 撤销 */
+                            reason: string | null;
+                            /** @description fen 分 */
+                            amount: number;
+                            /**
+                             * @description held 待定（交易未完成）, queued 待发送, acknowledged 已确认, rejected 被拒（退货超额或原交易不存在）, dropped 已撤销（交易未成功）, failed 被永久拒绝（不再发送，待处理）, closed 已人工关闭
+                             * @enum {string}
+                             */
+                            state: "held" | "queued" | "acknowledged" | "rejected" | "dropped" | "failed" | "closed";
+                            attempts: number;
+                            /** @description Microseconds since the Unix epoch */
+                            next_attempt_at: number;
+                            response_code: string | null;
+                            settlement_date: string | null;
+                            last_error: string | null;
+                            pan_masked: string | null;
+                            /** @description Microseconds since the Unix epoch */
+                            created_at: number;
+                            /** @description Microseconds since the Unix epoch */
+                            updated_at: number;
+                            /** @description Microseconds since the Unix epoch */
+                            acknowledged_at: number | null;
+                            /**
+                             * @description refused 被转接方永久拒绝（不再发送） refused for good, no longer sent; retries 多次重发失败（仍在重发） too many failed attempts, still retried
+                             * @enum {string|null}
+                             */
+                            exception: "refused" | "retries" | null;
+                            /** @description Microseconds since the Unix epoch */
+                            exception_at: number | null;
+                            /** @description Staff note when closed 关闭说明 */
+                            note: string | null;
+                            closed_by: string | null;
+                            /** @description Microseconds since the Unix epoch */
+                            closed_at: number | null;
                         };
                     };
                 };

@@ -5,6 +5,9 @@ import { keyCheckValue } from '../../crypto/kcv.js';
 import { xor } from '../../crypto/primitives.js';
 import { setupPaymentsWorld, type PaymentsWorld } from '../../payments/test-support.js';
 import { getBytes, type FieldValue, type Message } from '../iso8583/index.js';
+import type { Kysely } from 'kysely';
+import type { DukptTables } from './dukpt-migration.js';
+import { padOfKsn, pruneKsns } from './dukpt.js';
 import { amountField } from './messages.js';
 import { PosClient } from './pos-client.js';
 import {
@@ -197,6 +200,61 @@ describe.each(DIALECTS)('DUKPT PIN pads at the acquirer host (%s)', (dialect) =>
     expect((await aes.pos.send(saleWith(aes.pos, pinFieldsOf(a.request), 200))).code).toBe('63');
     const stored = await h.gateway.deps.db.selectFrom('pos_dukpt_ksns').selectAll().where('terminal_id', '=', reg.terminalId).execute();
     expect(stored.map((r) => r.ksn)).toContain(getBytes(first.request, 62)!.toString('hex').toUpperCase());
+  });
+
+  it('pruning the KSN table keeps replays refused: old KSNs fold into a per-pad floor; new KSNs above it pass, other pads are untouched', async () => {
+    const db = h.gateway.deps.db as Kysely<DukptTables>;
+    for (const bdk of [tdesBdk, aesBdk]) {
+      const { reg, pos } = await terminal(bdk);
+      // A PIN entered but never sent (KSN c0), then two sales (c1, c2), then one prepared before the prune (c3).
+      const unsent = pos.financial('sale', [[4, amountField(100)], ...pos.cardFields(card())]);
+      const s1 = await pos.sale({ ...card(), amount: 100 });
+      const s2 = await pos.sale({ ...card(), amount: 100 });
+      expect([s1.code, s2.code]).toEqual(['00', '00']);
+      const later = pos.financial('sale', [[4, amountField(100)], ...pos.cardFields(card())]);
+      const ksnOf = (m: Message): string => {
+        const f62 = getBytes(m, 62)!;
+        return f62.subarray(0, bdk.scheme === 'tdes' ? 10 : 12).toString('hex').toUpperCase();
+      };
+      const pad = padOfKsn(ksnOf(s2.request))!;
+      const other = await terminal(bdk);
+      const o1 = await other.pos.sale({ ...card(), amount: 100 });
+      expect(o1.code).toBe('00');
+
+      // Everything recorded so far is older than the cut: folded into floors and deleted.
+      const pruned = await pruneKsns(h.gateway.deps, h.gateway.deps.now() + 1);
+      expect(pruned).toBeGreaterThanOrEqual(3);
+      const left = await db.selectFrom('pos_dukpt_ksns').select('ksn').where('terminal_id', 'in', [reg.terminalId, other.reg.terminalId]).execute();
+      expect(left).toEqual([]);
+      const floor = await db.selectFrom('pos_dukpt_floors').selectAll().where('bdk_name', '=', bdk.name).where('device', '=', pad.device).executeTakeFirstOrThrow();
+      expect(Number(floor.counter)).toBe(pad.counter);
+      const count = await rows(reg.terminalId);
+      const balance = await available(w.customerAccount);
+
+      // Replays of pruned KSNs (new STAN): still 63, from this terminal or another one.
+      expect((await pos.send(saleWith(pos, pinFieldsOf(s1.request)))).code).toBe('63');
+      expect((await pos.send(saleWith(pos, pinFieldsOf(s2.request)))).code).toBe('63');
+      expect((await other.pos.send(saleWith(other.pos, pinFieldsOf(s2.request)))).code).toBe('63');
+      // A KSN below the floor that was never used is refused too (a pad never sends it this late).
+      expect((await pos.send(unsent)).code).toBe('63');
+      expect(await rows(reg.terminalId)).toBe(count);
+      expect(await available(w.customerAccount)).toBe(balance);
+      // A refused replay records nothing.
+      expect(await db.selectFrom('pos_dukpt_ksns').select('ksn').where('terminal_id', '=', reg.terminalId).execute()).toEqual([]);
+
+      // A KSN above the floor passes, once; the other pad's next KSN passes.
+      expect((await pos.send(later)).code).toBe('00');
+      expect((await pos.send(later)).code).toBe('00'); // a retry of the same request: its stored answer
+      expect((await pos.send(saleWith(pos, pinFieldsOf(later)))).code).toBe('63');
+      expect((await other.pos.sale({ ...card(), amount: 100 })).code).toBe('00');
+
+      // Pruning again raises floors, never lowers them; with the retention cut nothing recent goes.
+      expect(await pruneKsns(h.gateway.deps, h.gateway.deps.now() - 86_400_000_000)).toBe(0);
+      await pruneKsns(h.gateway.deps, h.gateway.deps.now() + 1);
+      const raised = await db.selectFrom('pos_dukpt_floors').selectAll().where('bdk_name', '=', bdk.name).where('device', '=', pad.device).executeTakeFirstOrThrow();
+      expect(Number(raised.counter)).toBe(padOfKsn(ksnOf(later))!.counter);
+      expect((await pos.send(saleWith(pos, pinFieldsOf(later)))).code).toBe('63');
+    }
   });
 
   it('a DUKPT PIN without a usable KSN is a format error (30), never reaching the engine', async () => {

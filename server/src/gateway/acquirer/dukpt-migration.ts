@@ -17,7 +17,8 @@
  *
  * `pos_dukpt_ksns` — every KSN a PIN block was accepted under, so a KSN is used for one request
  * only (a replayed PIN block is refused '63'); a retry of the same request (same terminal and
- * client id) passes. Kept forever: a row is ~100 bytes per PIN transaction.
+ * client id) passes. Rows older than XIAOWEI_DUKPT_KSN_KEEP_DAYS are pruned into `pos_dukpt_floors`
+ * (migration 0020, below; the rule in dukpt.ts).
  *   bdk_name, ksn (PK)    ksn as upper-case hex (20 digits TDES, 24 AES)
  *   terminal_id           the terminal that used it
  *   client_id             the engine client id of the request (`iso:<batch>:<stan>`)
@@ -47,6 +48,41 @@ export interface DukptTables {
     terminal_id: string;
     client_id: string;
     created_at: number;
+  };
+  pos_dukpt_floors: {
+    bdk_name: string;
+    device: string;
+    counter: number;
+    updated_at: number;
+  };
+}
+
+/**
+ * Migration 0020-gateway-dukpt-floors: pruning of the KSN replay table.
+ *
+ * `pos_dukpt_floors` — per PIN pad (its initial KSN: the KSN with the counter bits zero) under a
+ * BDK, the highest transaction counter among the KSNs pruned from `pos_dukpt_ksns`. A KSN of that
+ * pad whose counter is at or below the floor and that is not in `pos_dukpt_ksns` was used (and
+ * pruned) or skipped long ago: it is refused as a replay.
+ *   bdk_name, device (PK)  device as upper-case hex, the KSN's length
+ *   counter                bigint
+ *   updated_at             bigint µs
+ * Plus an index on `pos_dukpt_ksns.created_at` for the pruning scan.
+ */
+export function posDukptFloorsMigration(dialect: Dialect): Migration {
+  const key = dialect === 'postgres' ? sql`text collate "C"` : sql`text`;
+  return {
+    async up(db: Db) {
+      await db.schema
+        .createTable('pos_dukpt_floors')
+        .addColumn('bdk_name', key, (c) => c.notNull())
+        .addColumn('device', key, (c) => c.notNull())
+        .addColumn('counter', 'bigint', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('pos_dukpt_floors_pk', ['bdk_name', 'device'])
+        .execute();
+      await db.schema.createIndex('pos_dukpt_ksns_created').on('pos_dukpt_ksns').columns(['created_at']).execute();
+    },
   };
 }
 

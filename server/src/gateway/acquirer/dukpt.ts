@@ -34,8 +34,19 @@
  * of the same request (same terminal, batch and STAN) with the same KSN passes, so the engine can
  * give its stored answer; a retry with the PIN entered again carries a new KSN and passes too.
  * KSNs need not arrive in order (several requests may be in flight).
+ *
+ * Retention (`pruneKsns`). A pad's transaction counter only moves forward, so the table need not
+ * keep every KSN for ever: KSNs younger than XIAOWEI_DUKPT_KSN_KEEP_DAYS (default 30) are kept
+ * one by one — out-of-order arrival and retries of a request work as above — and older ones are
+ * folded, per pad (the KSN with its counter bits zero) and BDK, into a floor: the highest counter
+ * pruned (`pos_dukpt_floors`). A KSN that is not in the table and whose counter is at or below its
+ * pad's floor is refused '63' like any replay. So every KSN ever accepted stays refused; the cost
+ * is one row per pad, and the only KSNs refused that were never used are ones a pad would have
+ * sent more than the retention ago (a request held that long, or a pad re-injected with an
+ * initial KSN it had before, which X9.24 forbids). The floor is read after the KSN's row is
+ * inserted, so a prune committing meanwhile is seen (PostgreSQL: read committed; SQLite: one writer).
  */
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { isCryptoError, keyHandleFromBlob, type KeyHandle, type PinBlockFormat, type PinKeyRef } from '../../crypto/index.js';
 import { keyCheckValue } from '../../crypto/kcv.js';
 import { groupWrite } from '../../platform/db/group-writer.js';
@@ -253,18 +264,98 @@ export async function claimKsn(
   claim: { bdkName: string; ksn: string; terminalId: string; clientId: string },
 ): Promise<'ok' | 'replay'> {
   const row = { bdk_name: claim.bdkName, ksn: claim.ksn, terminal_id: claim.terminalId, client_id: claim.clientId, created_at: deps.now() };
-  const owner = await groupWrite<{ terminal_id: string; client_id: string } | undefined, Db>(deps, async (trx) => {
-    await trx
+  const pad = padOfKsn(claim.ksn);
+  return groupWrite<'ok' | 'replay', Db>(deps, async (trx) => {
+    const inserted = await trx
       .insertInto('pos_dukpt_ksns')
       .values(row)
       .onConflict((oc) => oc.columns(['bdk_name', 'ksn']).doNothing())
-      .execute();
-    return trx
+      .executeTakeFirst();
+    const owner = await trx
       .selectFrom('pos_dukpt_ksns')
       .select(['terminal_id', 'client_id'])
       .where('bdk_name', '=', claim.bdkName)
       .where('ksn', '=', claim.ksn)
       .executeTakeFirst();
+    if (!owner || owner.terminal_id !== claim.terminalId || owner.client_id !== claim.clientId) return 'replay';
+    // A retry of a request whose KSN is still recorded passes; a KSN new to the table must be above its pad's floor.
+    if (Number(inserted.numInsertedOrUpdatedRows ?? 0n) !== 1 || !pad) return 'ok';
+    const floor = await trx
+      .selectFrom('pos_dukpt_floors')
+      .select('counter')
+      .where('bdk_name', '=', claim.bdkName)
+      .where('device', '=', pad.device)
+      .executeTakeFirst();
+    if (floor && pad.counter <= toSafeInt(floor.counter, 'pos_dukpt_floors.counter')) {
+      await trx.deleteFrom('pos_dukpt_ksns').where('bdk_name', '=', claim.bdkName).where('ksn', '=', claim.ksn).execute();
+      return 'replay';
+    }
+    return 'ok';
   });
-  return owner && owner.terminal_id === claim.terminalId && owner.client_id === claim.clientId ? 'ok' : 'replay';
+}
+
+/** A KSN (hex) as its pad (the KSN with the counter bits zero) and counter; null for a length no scheme has. */
+export function padOfKsn(ksnHex: string): { device: string; counter: number } | null {
+  const ksn = Buffer.from(ksnHex, 'hex');
+  const scheme: DukptScheme | null = ksn.length === KSN_BYTES.tdes ? 'tdes' : ksn.length === KSN_BYTES.aes ? 'aes' : null;
+  if (!scheme) return null;
+  const counter = ksnCounter(scheme, ksn);
+  const device = Buffer.from(ksn);
+  if (scheme === 'tdes') device.writeUIntBE(device.readUIntBE(7, 3) & ~0x1fffff & 0xffffff, 7, 3);
+  else device.writeUInt32BE(0, 8);
+  return { device: device.toString('hex').toUpperCase(), counter };
+}
+
+const PRUNE_BATCH = 500;
+
+/**
+ * Folds the KSNs recorded before `before` (µs) into their pads' floors and deletes them, in
+ * batches (each one transaction: floors raised and rows deleted together). Returns how many rows
+ * went. Safe to run in several processes at once (a floor only rises; a row is deleted once).
+ */
+export async function pruneKsns(deps: GatewayDeps, before: number): Promise<number> {
+  let pruned = 0;
+  for (;;) {
+    const batch = await groupWrite<{ deleted: number; more: boolean }, Db>(deps, async (trx) => {
+      const rows = await trx
+        .selectFrom('pos_dukpt_ksns')
+        .select(['bdk_name', 'ksn'])
+        .where('created_at', '<', before)
+        .orderBy('created_at')
+        .limit(PRUNE_BATCH)
+        .execute();
+      if (rows.length === 0) return { deleted: 0, more: false };
+      const floors = new Map<string, { bdk_name: string; device: string; counter: number }>();
+      for (const r of rows) {
+        const pad = padOfKsn(r.ksn);
+        if (!pad) continue;
+        const k = `${r.bdk_name}|${pad.device}`;
+        const f = floors.get(k);
+        if (!f || pad.counter > f.counter) floors.set(k, { bdk_name: r.bdk_name, device: pad.device, counter: pad.counter });
+      }
+      const now = deps.now();
+      for (const f of floors.values()) {
+        await trx
+          .insertInto('pos_dukpt_floors')
+          .values({ ...f, updated_at: now })
+          .onConflict((oc) =>
+            oc.columns(['bdk_name', 'device']).doUpdateSet({
+              counter: sql<number>`case when excluded.counter > pos_dukpt_floors.counter then excluded.counter else pos_dukpt_floors.counter end`,
+              updated_at: now,
+            }),
+          )
+          .execute();
+      }
+      const byBdk = new Map<string, string[]>();
+      for (const r of rows) byBdk.set(r.bdk_name, [...(byBdk.get(r.bdk_name) ?? []), r.ksn]);
+      let deleted = 0;
+      for (const [bdk, ksns] of byBdk) {
+        const result = await trx.deleteFrom('pos_dukpt_ksns').where('bdk_name', '=', bdk).where('ksn', 'in', ksns).executeTakeFirst();
+        deleted += Number(result.numDeletedRows);
+      }
+      return { deleted, more: rows.length === PRUNE_BATCH };
+    });
+    pruned += batch.deleted;
+    if (!batch.more) return pruned;
+  }
 }

@@ -40,10 +40,11 @@
  * | 96 | 系统故障 | the host failed while handling the request |
  * Everything else in 39 is the engine's response code (payments/contracts.ts RESPONSE_CODES).
  */
+import { readFileSync } from 'node:fs';
 import { luhnValid } from '../../payments/cards.js';
 import { businessDate, type TxnReply } from '../../payments/contracts.js';
 import * as E from '../../payments/engine.js';
-import { responseMti, isRequestMti, listen, serveResponder, type ChannelServer, type ResponderCodec } from '../channel/index.js';
+import { responseMti, isRequestMti, listen, serveResponder, type ChannelServer, type ResponderCodec, type ServerTlsOptions } from '../channel/index.js';
 import type { GatewayDeps } from '../deps.js';
 import { CUP_POS, getBytes, getString, getSubfields, isIso8583Error, pack, unpack, type FieldValue, type Message } from '../iso8583/index.js';
 import {
@@ -62,7 +63,7 @@ import {
   rrnOf,
   type PosKind,
 } from './messages.js';
-import { claimKsn, pinEntryOf, type PinEntry } from './dukpt.js';
+import { claimKsn, pinEntryOf, pruneKsns, type PinEntry } from './dukpt.js';
 import { PosSessions, type PosSession } from './sessions.js';
 import { finishUpload, receiveUploadLines, settleBatch } from './settlement.js';
 
@@ -83,9 +84,32 @@ export interface AcquirerHostOptions {
   maxInFlight?: number;
   maxConnections?: number;
   idleTimeoutMs?: number;
+  /**
+   * Listen over TLS with this certificate and key. Default: from XIAOWEI_ISO_TLS_CERT and
+   * XIAOWEI_ISO_TLS_KEY (PEM file paths, read at listen) when both are set; plain TCP otherwise.
+   */
+  tls?: ServerTlsOptions;
+}
+
+/** The host's TLS settings from the configuration: both files read, or none (plain TCP). */
+export function isoTlsFromConfig(config: Pick<GatewayDeps['config'], 'XIAOWEI_ISO_TLS_CERT' | 'XIAOWEI_ISO_TLS_KEY'>): ServerTlsOptions | undefined {
+  const { XIAOWEI_ISO_TLS_CERT: certPath, XIAOWEI_ISO_TLS_KEY: keyPath } = config;
+  if (certPath === undefined && keyPath === undefined) return undefined;
+  if (certPath === undefined || keyPath === undefined) throw new Error('XIAOWEI_ISO_TLS_CERT and XIAOWEI_ISO_TLS_KEY are set together');
+  // The error names the variable and the path only, never what the file holds.
+  const read = (name: string, file: string): Buffer => {
+    try {
+      return readFileSync(file);
+    } catch (error) {
+      throw new Error(`${name}: cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+    }
+  };
+  return { cert: read('XIAOWEI_ISO_TLS_CERT', certPath), key: read('XIAOWEI_ISO_TLS_KEY', keyPath) };
 }
 
 const MAC_ALGORITHM = 'ISO9797-1-ALG3';
+/** How often the host folds old DUKPT KSNs into their pads' floors. */
+const KSN_PRUNE_INTERVAL_MS = 3_600_000;
 const FINANCIAL_MTIS = new Set(['0100', '0200', '0220', '0400']);
 /** Request fields every answer carries back. */
 const ECHOED = [3, 4, 11, 25, 41, 42, 49, 60] as const;
@@ -109,6 +133,8 @@ export class PosHost implements AcquirerHost {
   private readonly sessions: PosSessions;
   private server: ChannelServer | undefined;
   private detach: (() => void) | undefined;
+  private pruneTimer: NodeJS.Timeout | undefined;
+  private pruning: Promise<void> | undefined;
 
   constructor(
     private readonly deps: GatewayDeps,
@@ -119,8 +145,10 @@ export class PosHost implements AcquirerHost {
 
   async listen(port: number, host?: string): Promise<number> {
     if (this.server) throw new Error('the acquirer host is listening already');
+    const tls = this.options.tls ?? isoTlsFromConfig(this.deps.config);
     const server = await listen({
       port,
+      ...(tls === undefined ? {} : { tls }),
       ...(host === undefined ? {} : { host }),
       ...(this.options.maxConnections === undefined ? {} : { maxConnections: this.options.maxConnections }),
       ...(this.options.idleTimeoutMs === undefined ? {} : { idleTimeoutMs: this.options.idleTimeoutMs }),
@@ -132,11 +160,32 @@ export class PosHost implements AcquirerHost {
       maxInFlight: this.options.maxInFlight ?? 64,
       onError: (error, stage) => this.report(error, stage),
     });
-    this.deps.log?.info({ port: server.port }, 'pos: acquirer host listening');
+    this.deps.log?.info({ port: server.port, tls: tls !== undefined }, 'pos: acquirer host listening');
+    // The DUKPT KSN replay table keeps XIAOWEI_DUKPT_KSN_KEEP_DAYS of KSNs (dukpt.ts, Retention).
+    this.pruneKsns();
+    this.pruneTimer = setInterval(() => this.pruneKsns(), KSN_PRUNE_INTERVAL_MS);
+    this.pruneTimer.unref();
     return server.port;
   }
 
+  /** Folds KSNs older than the retention into their pads' floors (one run at a time; failures are logged). */
+  private pruneKsns(): void {
+    if (this.pruning) return;
+    const keepDays = this.deps.config.XIAOWEI_DUKPT_KSN_KEEP_DAYS;
+    this.pruning = pruneKsns(this.deps, this.deps.now() - keepDays * 86_400_000_000)
+      .then((n) => {
+        if (n > 0) this.deps.log?.info({ pruned: n, keepDays }, 'pos: DUKPT KSNs folded into pad floors');
+      })
+      .catch((error: unknown) => this.report(error, 'ksn_prune'))
+      .finally(() => {
+        this.pruning = undefined;
+      });
+  }
+
   async close(): Promise<void> {
+    clearInterval(this.pruneTimer);
+    this.pruneTimer = undefined;
+    await this.pruning;
     this.detach?.();
     this.detach = undefined;
     const server = this.server;

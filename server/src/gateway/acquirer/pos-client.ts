@@ -18,7 +18,7 @@ import { retailMac } from '../../crypto/mac.js';
 import { encipherFormat0 } from '../../crypto/pin-block.js';
 import { DukptPad, type DukptScheme } from './dukpt-pad.js';
 import type { BatchTotals } from '../../payments/contracts.js';
-import { ClientChannel, Mux, isoMatchKey, isoRequestKey, isRequestMti, type MuxCodec } from '../channel/index.js';
+import { ClientChannel, Mux, isoMatchKey, isoRequestKey, isRequestMti, type ClientTlsOptions, type MuxCodec } from '../channel/index.js';
 import { CUP_POS, getBytes, getString, getSubfields, pack, unpack, type FieldValue, type Message, type Tpdu } from '../iso8583/index.js';
 import {
   FINANCIAL,
@@ -52,6 +52,8 @@ export interface PosClientOptions {
    * AES: the initial key) and the initial KSN (hex, 20 / 24 digits, counter usually 0).
    */
   dukpt?: { scheme: DukptScheme; initialKey: string; ksn: string };
+  /** Connect over TLS (a host with XIAOWEI_ISO_TLS_CERT / _KEY): `ca` to trust its certificate. */
+  tls?: ClientTlsOptions;
 }
 
 /** What came back for one request. */
@@ -126,7 +128,7 @@ export class PosClient {
     this.header = options.header ?? '603100311003';
     this.stanCounter = options.stan ?? 0;
     this.pad = options.dukpt ? new DukptPad(options.dukpt.scheme, Buffer.from(options.dukpt.initialKey, 'hex'), options.dukpt.ksn) : undefined;
-    this.channel = new ClientChannel({ host, port, reconnect: false, keepAliveMs: 0 });
+    this.channel = new ClientChannel({ host, port, reconnect: false, keepAliveMs: 0, ...(options.tls ? { tls: options.tls } : {}) });
     const codec: MuxCodec<Message> = {
       encode: (m) => this.encode(m),
       decode: (frame) => this.decode(frame),
@@ -273,7 +275,8 @@ export class PosClient {
 
   // ─── Financial ──────────────────────────────────────────────────────────────────────────────
 
-  private cardFields(card: CardData): [number, FieldValue][] {
+  /** The card fields of a request (2, 14, 22, and the PIN: 52 / 62 — a DUKPT pad spends a KSN on each call). */
+  cardFields(card: CardData): [number, FieldValue][] {
     const fields: [number, FieldValue][] = card.track2
       ? [[35, `${card.pan}=${card.expiry}2010000000000`.slice(0, 37)]]
       : [

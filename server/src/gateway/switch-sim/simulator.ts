@@ -206,6 +206,7 @@ export class SwitchSimulator {
   private book: DayBook = { lines: new Map() };
   private authCounter = 0;
   private forced: { n: number; fault: Fault } | null = null;
+  private forcedAnswer: { n: number; code: string; kind: 'reversal' | 'refund' | undefined } | null = null;
   private readonly counters: SwitchSimulatorStats = { received: {}, answers: {}, faults: { drop: 0, late: 0, decline: 0 }, undecodable: 0 };
 
   /** The options in effect (the ZMK left out: see `zmkKcv`). */
@@ -327,6 +328,16 @@ export class SwitchSimulator {
   /** Counts so far (a copy). */
   stats(): SwitchSimulatorStats {
     return structuredClone(this.counters);
+  }
+
+  /**
+   * The next `n` reversals / refund advices (of `kind`, or either) with a good MAC are answered
+   * `code` (MAC-signed) and NOT processed — a switch refusing advices ('12', '30', '91', '25'…),
+   * for testing the acquirer's store and forward. n = 0 clears it.
+   */
+  answerNext(n: number, code: string, kind?: 'reversal' | 'refund'): void {
+    if (!/^[0-9A-Z]{2}$/.test(code)) throw new RangeError('a response code is two characters');
+    this.forcedAnswer = n > 0 ? { n, code, kind } : null;
   }
 
   /** The next `n` requests faults may hit are dropped / answered late, whatever the rates. */
@@ -557,6 +568,11 @@ export class SwitchSimulator {
     const acquirerId = str(m, 32);
     if (!acquirerId) return answer(m, { ...extra, 39: RC.formatError });
     this.acquirers.add(acquirerId);
+    const forced = this.forcedAnswer;
+    if (forced && (kind === 'reversal' || kind === 'refund') && (forced.kind === undefined || forced.kind === kind)) {
+      if (--forced.n <= 0) this.forcedAnswer = null;
+      return answer(m, { ...extra, 39: forced.code });
+    }
     switch (kind) {
       case 'purchase':
       case 'balance':

@@ -4,10 +4,10 @@
  * still being 'open', so the answer handler and the give-up paths (a timeout here, `recover` in
  * another process) race safely: exactly one wins and the loser reads the winner's outcome.
  */
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { toSafeInt, toSafeIntOrNull } from '../../platform/int.js';
 import { newId } from '../../platform/ids.js';
-import type { SafKind, SafRow, SafState, SwitchTables, SwitchTxnRow, SwitchTxnState } from './tables.js';
+import type { SafException, SafKind, SafRow, SafState, SwitchTables, SwitchTxnRow, SwitchTxnState } from './tables.js';
 
 type Db = Kysely<SwitchTables>;
 
@@ -30,6 +30,8 @@ export function safRow(r: SafRow): SafRow {
     created_at: toSafeInt(r.created_at, 'gw_saf.created_at'),
     updated_at: toSafeInt(r.updated_at, 'gw_saf.updated_at'),
     acknowledged_at: toSafeIntOrNull(r.acknowledged_at, 'gw_saf.acknowledged_at'),
+    exception_at: toSafeIntOrNull(r.exception_at, 'gw_saf.exception_at'),
+    closed_at: toSafeIntOrNull(r.closed_at, 'gw_saf.closed_at'),
   };
 }
 
@@ -157,6 +159,11 @@ export async function insertSaf(db: Db, s: NewSaf): Promise<boolean> {
       created_at: s.now,
       updated_at: s.now,
       acknowledged_at: null,
+      exception: null,
+      exception_at: null,
+      note: null,
+      closed_by: null,
+      closed_at: null,
     })
     .onConflict((oc) => oc.column('txn_id').doNothing())
     .executeTakeFirst();
@@ -227,28 +234,89 @@ export async function claimSaf(db: Db, row: SafRow, leaseUntil: number, now: num
   return Number(result.numUpdatedRows) === 1;
 }
 
-/** The outcome of one attempt. */
+/**
+ * The outcome of one attempt, on a row still 'queued' (staff may have closed it meanwhile: then
+ * nothing changes — except an acknowledgement, which is the switch's word and wins over a close).
+ *   acknowledged  '00' (or '25' for a reversal: the switch never booked the sale) — done;
+ *   rejected      a refund advice refused '13' / '25' — done, reconciliation reports it;
+ *   failed        a permanent refusal: no longer sent, raised as exception 'refused';
+ *   queued        a transient failure: sent again at `nextAttemptAt`; `raise` raises exception
+ *                 'retries' (once: an exception already raised keeps its time).
+ */
 export async function settleSaf(
   db: Db,
   id: string,
   outcome:
     | { state: 'acknowledged'; code: string; settlementDate: string | null }
     | { state: 'rejected'; code: string }
-    | { state: 'queued'; nextAttemptAt: number; error: string; code?: string },
+    | { state: 'failed'; code: string; error: string }
+    | { state: 'queued'; nextAttemptAt: number; error: string; code?: string; raise?: boolean },
   now: number,
 ): Promise<void> {
+  if (outcome.state === 'acknowledged') {
+    await db
+      .updateTable('gw_saf')
+      .set({
+        state: 'acknowledged',
+        response_code: outcome.code,
+        settlement_date: outcome.settlementDate,
+        acknowledged_at: now,
+        last_error: null,
+        exception: null,
+        exception_at: null,
+        updated_at: now,
+      })
+      .where('id', '=', id)
+      .where('state', 'in', ['queued', 'closed'])
+      .execute();
+    return;
+  }
   const set =
-    outcome.state === 'acknowledged'
-      ? { state: outcome.state, response_code: outcome.code, settlement_date: outcome.settlementDate, acknowledged_at: now, last_error: null }
-      : outcome.state === 'rejected'
-        ? { state: outcome.state, response_code: outcome.code, last_error: null }
-        : { next_attempt_at: outcome.nextAttemptAt, last_error: outcome.error, ...(outcome.code ? { response_code: outcome.code } : {}) };
+    outcome.state === 'rejected'
+      ? { state: outcome.state, response_code: outcome.code, last_error: null }
+      : outcome.state === 'failed'
+        ? { state: outcome.state, response_code: outcome.code, last_error: outcome.error, exception: 'refused' as const, exception_at: now }
+        : {
+            next_attempt_at: outcome.nextAttemptAt,
+            last_error: outcome.error,
+            ...(outcome.code ? { response_code: outcome.code } : {}),
+            // Raised once: an exception already raised keeps its kind and time.
+            ...(outcome.raise ? { exception: sql<SafException>`coalesce(exception, 'retries')`, exception_at: sql<number>`coalesce(exception_at, ${now})` } : {}),
+          };
   await db
     .updateTable('gw_saf')
     .set({ ...set, updated_at: now })
     .where('id', '=', id)
     .where('state', '=', 'queued')
     .execute();
+}
+
+/**
+ * Staff: send a 'queued' or 'failed' row again now. A failed row is queued again and its exception
+ * cleared (it is raised again if the switch still refuses). False when the row is in another state.
+ */
+export async function retrySaf(db: Db, id: string, now: number): Promise<boolean> {
+  const result = await db
+    .updateTable('gw_saf')
+    .set({ state: 'queued', next_attempt_at: now, exception: null, exception_at: null, updated_at: now })
+    .where('id', '=', id)
+    .where('state', 'in', ['queued', 'failed'])
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) === 1;
+}
+
+/**
+ * Staff: close an exception with a note — a 'failed' row, or a 'queued' one raised for too many
+ * attempts (it is no longer sent). False when the row is neither.
+ */
+export async function closeSaf(db: Db, id: string, close: { note: string; by: string }, now: number): Promise<boolean> {
+  const result = await db
+    .updateTable('gw_saf')
+    .set({ state: 'closed', note: close.note, closed_by: close.by, closed_at: now, updated_at: now })
+    .where('id', '=', id)
+    .where((eb) => eb.or([eb('state', '=', 'failed'), eb.and([eb('state', '=', 'queued'), eb('exception', 'is not', null)])]))
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) === 1;
 }
 
 export async function findSaf(db: Db, id: string): Promise<SafRow | undefined> {
@@ -263,7 +331,21 @@ export async function safState(db: Db, txnId: string): Promise<SafState | undefi
 
 export async function safCounts(db: Db): Promise<Record<SafState, number>> {
   const rows = await db.selectFrom('gw_saf').select((eb) => ['state', eb.fn.countAll<number>().as('n')]).groupBy('state').execute();
-  const counts: Record<SafState, number> = { held: 0, queued: 0, acknowledged: 0, rejected: 0, dropped: 0 };
+  const counts: Record<SafState, number> = { held: 0, queued: 0, acknowledged: 0, rejected: 0, dropped: 0, failed: 0, closed: 0 };
   for (const r of rows) counts[r.state] = toSafeInt(r.n, 'count');
   return counts;
+}
+
+/** Open exceptions: entries refused for good ('failed') or queued with too many failed attempts. */
+export async function safExceptionCounts(db: Db): Promise<{ refused: number; retries: number }> {
+  const rows = await db
+    .selectFrom('gw_saf')
+    .select((eb) => ['exception', eb.fn.countAll<number>().as('n')])
+    .where('exception', 'is not', null)
+    .where('state', 'in', ['queued', 'failed'])
+    .groupBy('exception')
+    .execute();
+  const out = { refused: 0, retries: 0 };
+  for (const r of rows) if (r.exception) out[r.exception] = toSafeInt(r.n, 'count');
+  return out;
 }

@@ -44,6 +44,11 @@ export interface SwitchLinkStatus {
   /** Store-and-forward rows waiting to be sent ('queued'). */
   safDepth: number;
   safCounts: Record<SafState, number>;
+  /**
+   * Open store-and-forward exceptions for staff: `refused` — refused for good, no longer sent
+   * (state 'failed'); `retries` — still sent, but XIAOWEI_SAF_ALERT_ATTEMPTS attempts failed.
+   */
+  safExceptions: { refused: number; retries: number };
   keys: { zmk: string | null; zpk: string | null; zak: string | null };
   /** µs: the last echo answered (ours) or received (the switch's). */
   lastEchoAt: number | null;
@@ -67,15 +72,17 @@ export interface SwitchLink extends OffUsAuthorizer {
   rekey(): Promise<void>;
   /** Sends due store-and-forward rows now; resolves when the pass is over. */
   forward(): Promise<void>;
-  /** Makes one queued row due now and tries it (if the link is up); resolves when tried. */
+  /** Makes one queued (or failed: queued again) row due now and tries it (if the link is up); resolves when tried. */
   retry(id: string): Promise<void>;
 }
 
 export interface SwitchLinkOptions {
   url: string;
-  /** Defaults from config: XIAOWEI_SWITCH_TIMEOUT_MS, XIAOWEI_SAF_RETRY_MS. */
+  /** Defaults from config: XIAOWEI_SWITCH_TIMEOUT_MS, XIAOWEI_SAF_RETRY_MS, XIAOWEI_SAF_MAX_RETRY_MS, XIAOWEI_SAF_ALERT_ATTEMPTS. */
   timeoutMs?: number;
   safRetryMs?: number;
+  safMaxRetryMs?: number;
+  safAlertAttempts?: number;
   echoIntervalMs?: number;
   /** For tls:// URLs (default: verify against Node's roots / NODE_EXTRA_CA_CERTS). */
   tls?: ClientChannelOptions['tls'];
@@ -94,6 +101,34 @@ const ECHO_MAX_FAILURES = 3;
 const SAF_BATCH = 100;
 /** recover() re-reads the journal this often while a call may still be open elsewhere. */
 const RECOVER_POLL_MS = 100;
+
+/**
+ * Answers to a reversal or refund advice that say "not now" rather than "no": re-enter (19), too
+ * late (68), cut-over in progress (90), switch or issuer inoperative (91), no route (92), system
+ * malfunction (96). They are retried with back-off; every other refusal is permanent.
+ */
+export const TRANSIENT_ADVICE_CODES: ReadonlySet<string> = new Set(['19', '68', '90', '91', '92', '96']);
+
+export type AdviceVerdict = 'acknowledged' | 'rejected' | 'refused' | 'transient';
+
+/**
+ * What an answer (with a good MAC) to an advice means. '00' acknowledges. A reversal answered
+ * '25' (original not found) is acknowledged too: the switch never booked the sale, so there is
+ * nothing to undo. A refund advice answered '13' (more than the unrefunded amount) or '25' is
+ * rejected (reconciliation reports it). Transient codes are retried; anything else is refused for good.
+ */
+export function classifyAdviceAnswer(kind: 'reversal' | 'refund', code: string): AdviceVerdict {
+  if (code === P.RC.approved) return 'acknowledged';
+  if (kind === 'reversal' && code === P.RC.notFound) return 'acknowledged';
+  if (kind === 'refund' && (code === P.RC.invalidAmount || code === P.RC.notFound)) return 'rejected';
+  return TRANSIENT_ADVICE_CODES.has(code) ? 'transient' : 'refused';
+}
+
+/** The wait before attempt n + 1 after n failed ones (n ≥ 1): `base` doubling per attempt, at most `cap`. */
+export function safBackoffMs(failedAttempts: number, baseMs: number, capMs: number): number {
+  const doublings = Math.min(Math.max(failedAttempts - 1, 0), 40);
+  return Math.min(Math.max(capMs, baseMs), baseMs * 2 ** doublings);
+}
 
 /** Codes the engine knows pass through; expired card '54' is our '33'; anything else is '05'. */
 export function mapResponseCode(code: string | undefined): ResponseCode {
@@ -127,6 +162,8 @@ class Link implements SwitchLink {
   private readonly mux: Mux<Message>;
   private readonly timeoutMs: number;
   private readonly safRetryMs: number;
+  private readonly safMaxRetryMs: number;
+  private readonly safAlertAttempts: number;
   private readonly acquirerId: string;
   private readonly peer: string;
 
@@ -162,6 +199,8 @@ class Link implements SwitchLink {
     this.counters = new Counters(this.db);
     this.timeoutMs = options.timeoutMs ?? deps.config.XIAOWEI_SWITCH_TIMEOUT_MS;
     this.safRetryMs = options.safRetryMs ?? deps.config.XIAOWEI_SAF_RETRY_MS;
+    this.safMaxRetryMs = options.safMaxRetryMs ?? deps.config.XIAOWEI_SAF_MAX_RETRY_MS;
+    this.safAlertAttempts = options.safAlertAttempts ?? deps.config.XIAOWEI_SAF_ALERT_ATTEMPTS;
     this.acquirerId = deps.config.XIAOWEI_ACQUIRER_ID;
     const { host, port, secure } = parseUrl(options.url);
     this.peer = `${host}:${port}`;
@@ -685,7 +724,7 @@ class Link implements SwitchLink {
 
   async retry(id: string): Promise<void> {
     const now = this.deps.now();
-    await this.db.updateTable('gw_saf').set({ next_attempt_at: now, updated_at: now }).where('id', '=', id).where('state', '=', 'queued').execute();
+    await this.write((db) => J.retrySaf(db, id, now));
     await this.forward();
     // A pass already running when we asked may have read the queue before our update.
     if ((await J.findSaf(this.db, id))?.next_attempt_at === now) await this.forward();
@@ -713,10 +752,19 @@ class Link implements SwitchLink {
 
   private async attempt(row: SafRow): Promise<void> {
     const session = this.session;
-    const retryAt = (): number => this.deps.now() + this.safRetryMs * 1000;
+    // The claim counted this attempt: `attempts` failed ones when it fails too.
+    const attempts = row.attempts + 1;
+    const transient = (error: string, code?: string): Promise<void> =>
+      this.settle(row.id, {
+        state: 'queued',
+        nextAttemptAt: this.deps.now() + safBackoffMs(attempts, this.safRetryMs, this.safMaxRetryMs) * 1000,
+        error,
+        ...(code !== undefined ? { code } : {}),
+        raise: attempts >= this.safAlertAttempts,
+      });
     const original = await J.findTxn(this.db, row.original_txn_id);
     if (!session || !original?.pan_sealed) {
-      await this.settle(row.id, { state: 'queued', nextAttemptAt: retryAt(), error: original ? 'not_signed_on' : 'original_missing' });
+      await transient(original ? 'not_signed_on' : 'original_missing');
       return;
     }
     const base: P.AdviceRequest = {
@@ -735,27 +783,36 @@ class Link implements SwitchLink {
       reply = await this.mux.request(await P.signMessage(this.macWith(session), message), this.timeoutMs);
     } catch (error) {
       const code = isChannelError(error) ? error.code : 'error';
-      this.log('warn', 'switch: advice not acknowledged; will retry', { kind: row.kind, rrn: row.rrn, stan: base.stan, attempt: row.attempts + 1, error: code });
-      await this.settle(row.id, { state: 'queued', nextAttemptAt: retryAt(), error: code });
+      this.log('warn', 'switch: advice not acknowledged; will retry', { kind: row.kind, rrn: row.rrn, stan: base.stan, attempt: attempts, error: code });
+      await transient(code);
       return;
     }
     const code = P.str(reply, 39) ?? '';
     if (!(await P.verifyMessage(this.macWith(session), reply).catch(() => false))) {
       this.log('warn', 'switch: advice answer MAC does not verify; will retry', { kind: row.kind, rrn: row.rrn, code });
-      await this.settle(row.id, { state: 'queued', nextAttemptAt: retryAt(), error: 'mac', code });
+      await transient('mac', code);
       return;
     }
-    if (code === '00') {
-      const field15 = P.str(reply, 15);
-      const date = field15 ? safeDate(field15, this.nowMs()) : this.settlementDate;
-      await this.settle(row.id, { state: 'acknowledged', code, settlementDate: date });
-      this.log('info', 'switch: advice acknowledged', { kind: row.kind, rrn: row.rrn, settlementDate: date });
-    } else if (row.kind === 'refund' && (code === P.RC.invalidAmount || code === P.RC.notFound)) {
-      await this.settle(row.id, { state: 'rejected', code });
-      this.log('warn', 'switch: refund advice rejected', { rrn: row.rrn, code });
-    } else {
-      await this.settle(row.id, { state: 'queued', nextAttemptAt: retryAt(), error: `code_${code}`, code });
-      this.log('warn', 'switch: advice refused; will retry', { kind: row.kind, rrn: row.rrn, code });
+    switch (classifyAdviceAnswer(row.kind, code)) {
+      case 'acknowledged': {
+        const field15 = P.str(reply, 15);
+        const date = field15 ? safeDate(field15, this.nowMs()) : this.settlementDate;
+        await this.settle(row.id, { state: 'acknowledged', code, settlementDate: date });
+        this.log('info', 'switch: advice acknowledged', { kind: row.kind, rrn: row.rrn, code, settlementDate: date });
+        return;
+      }
+      case 'rejected':
+        await this.settle(row.id, { state: 'rejected', code });
+        this.log('warn', 'switch: refund advice rejected', { rrn: row.rrn, code });
+        return;
+      case 'refused':
+        await this.settle(row.id, { state: 'failed', code, error: `code_${code}` });
+        this.log('error', 'switch: advice refused for good; staff must retry or close it', { kind: row.kind, rrn: row.rrn, code, attempt: attempts });
+        return;
+      case 'transient':
+        await transient(`code_${code}`, code);
+        this.log('warn', 'switch: advice refused for now; will retry', { kind: row.kind, rrn: row.rrn, code, attempt: attempts });
+        return;
     }
   }
 
@@ -862,6 +919,6 @@ function describe(error: unknown): string {
 
 /** Status parts that come from the database (shared by every process, and by the route when no link is configured). */
 export async function dbStatus(db: SwitchDb, acquirerId: string): Promise<Omit<SwitchLinkStatus, 'state' | 'settlementDate' | 'lastEchoAt' | 'signedOnAt' | 'peer' | 'outstanding'>> {
-  const [safCounts, keys] = await Promise.all([J.safCounts(db), keyCheckValues(db)]);
-  return { safDepth: safCounts.queued, safCounts, keys, acquirerId };
+  const [safCounts, safExceptions, keys] = await Promise.all([J.safCounts(db), J.safExceptionCounts(db), keyCheckValues(db)]);
+  return { safDepth: safCounts.queued, safCounts, safExceptions, keys, acquirerId };
 }

@@ -9,7 +9,7 @@ import { XiaoweiError } from '../../platform/errors.js';
 import { requireActor, type Actor } from '../../platform/http/actor.js';
 import { StringEnum } from '../../platform/http/schema-helpers.js';
 import type { GatewayDeps } from '../deps.js';
-import { findSaf, safRow } from './journal.js';
+import { closeSaf, findSaf, retrySaf, safRow } from './journal.js';
 import { importZmk } from './keys.js';
 import { dbStatus, type SwitchLink } from './link.js';
 import { SAF_STATES, type SafRow, type SwitchDb } from './tables.js';
@@ -18,7 +18,11 @@ const TAGS = ['gateway: card switch'];
 const Micros = Type.Integer({ minimum: 0, description: 'Microseconds since the Unix epoch' });
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
 const SafStateEnum = StringEnum(SAF_STATES, {
-  description: 'held 待定（交易未完成）, queued 待发送, acknowledged 已确认, rejected 被拒（退货超额或原交易不存在）, dropped 已撤销（交易未成功）',
+  description:
+    'held 待定（交易未完成）, queued 待发送, acknowledged 已确认, rejected 被拒（退货超额或原交易不存在）, dropped 已撤销（交易未成功）, failed 被永久拒绝（不再发送，待处理）, closed 已人工关闭',
+});
+const SafExceptionEnum = StringEnum(['refused', 'retries'] as const, {
+  description: 'refused 被转接方永久拒绝（不再发送） refused for good, no longer sent; retries 多次重发失败（仍在重发） too many failed attempts, still retried',
 });
 
 const StatusView = Type.Object({
@@ -32,6 +36,10 @@ const StatusView = Type.Object({
   zak_kcv: Nullable(Type.String()),
   saf_depth: Type.Integer({ description: 'Entries waiting to be sent 待发送笔数' }),
   saf_counts: Type.Record(Type.String(), Type.Integer()),
+  saf_exceptions: Type.Object(
+    { refused: Type.Integer(), retries: Type.Integer() },
+    { description: 'Open store-and-forward exceptions for staff 待处理的存储转发异常' },
+  ),
   last_echo_at: Nullable(Micros),
   signed_on_at: Nullable(Micros),
   peer: Nullable(Type.String()),
@@ -68,11 +76,17 @@ const SafView = Type.Object({
   created_at: Micros,
   updated_at: Micros,
   acknowledged_at: Nullable(Micros),
+  exception: Nullable(SafExceptionEnum),
+  exception_at: Nullable(Micros),
+  note: Nullable(Type.String({ description: 'Staff note when closed 关闭说明' })),
+  closed_by: Nullable(Type.String()),
+  closed_at: Nullable(Micros),
 });
 
 const SafQuery = Type.Object(
   {
     state: Type.Optional(SafStateEnum),
+    exception: Type.Optional(Type.Boolean({ description: 'Only open exceptions (failed, or queued with too many attempts) 仅待处理异常' })),
     before: Type.Optional(Type.String({ maxLength: 64, description: 'Cursor: the next_before of the previous page 翻页游标' })),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
   },
@@ -80,6 +94,11 @@ const SafQuery = Type.Object(
 );
 
 const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9._:-]+$' }) });
+
+const CloseBody = Type.Object(
+  { note: Type.String({ minLength: 1, maxLength: 500, pattern: '\\S', description: 'Why it is closed 关闭说明（必填）' }) },
+  { additionalProperties: false },
+);
 
 function requireStaff(actor: Actor): void {
   if (actor.org_scope === null) throw new XiaoweiError('forbidden');
@@ -103,6 +122,11 @@ const safView = (r: SafRow & { pan_masked: string | null }) => ({
   created_at: r.created_at,
   updated_at: r.updated_at,
   acknowledged_at: r.acknowledged_at,
+  exception: r.exception,
+  exception_at: r.exception_at,
+  note: r.note,
+  closed_by: r.closed_by,
+  closed_at: r.closed_at,
 });
 
 export const switchRoutes: FastifyPluginAsyncTypebox<GatewayDeps & { link: SwitchLink | null }> = async (app, deps) => {
@@ -110,7 +134,9 @@ export const switchRoutes: FastifyPluginAsyncTypebox<GatewayDeps & { link: Switc
   const { link } = deps;
 
   const status = async () => {
-    const s = link ? await link.status() : { ...(await dbStatus(db, deps.config.XIAOWEI_ACQUIRER_ID)), state: 'not_configured' as const, settlementDate: null, lastEchoAt: null, signedOnAt: null, peer: null, outstanding: 0 };
+    const s = link
+      ? await link.status()
+      : { ...(await dbStatus(db, deps.config.XIAOWEI_ACQUIRER_ID)), state: 'not_configured' as const, settlementDate: null, lastEchoAt: null, signedOnAt: null, peer: null, outstanding: 0 };
     return {
       state: s.state,
       settlement_date: s.settlementDate,
@@ -119,6 +145,7 @@ export const switchRoutes: FastifyPluginAsyncTypebox<GatewayDeps & { link: Switc
       zak_kcv: s.keys.zak,
       saf_depth: s.safDepth,
       saf_counts: s.safCounts,
+      saf_exceptions: s.safExceptions,
       last_echo_at: s.lastEchoAt,
       signed_on_at: s.signedOnAt,
       peer: s.peer,
@@ -188,7 +215,7 @@ export const switchRoutes: FastifyPluginAsyncTypebox<GatewayDeps & { link: Switc
     },
     async (request) => {
       requireStaff(requireActor(request));
-      const { state, before, limit = 50 } = request.query;
+      const { state, exception, before, limit = 50 } = request.query;
       let q = db
         .selectFrom('gw_saf')
         .leftJoin('gw_switch_txns', 'gw_switch_txns.txn_id', 'gw_saf.original_txn_id')
@@ -197,6 +224,7 @@ export const switchRoutes: FastifyPluginAsyncTypebox<GatewayDeps & { link: Switc
         .orderBy('gw_saf.id', 'desc')
         .limit(limit + 1);
       if (state) q = q.where('gw_saf.state', '=', state);
+      if (exception === true) q = q.where('gw_saf.exception', 'is not', null).where('gw_saf.state', 'in', ['queued', 'failed']);
       if (before) q = q.where('gw_saf.id', '<', before);
       const rows = await q.execute();
       const page = rows.slice(0, limit).map((r) => safView({ ...safRow(r), pan_masked: r.pan_masked }));
@@ -210,8 +238,10 @@ export const switchRoutes: FastifyPluginAsyncTypebox<GatewayDeps & { link: Switc
       config: { permission: 'gateway:write', audit: 'gateway.switch_saf_retry' },
       schema: {
         tags: TAGS,
-        summary: 'Send a queued entry now 立即重发',
-        description: 'Makes the entry due now and, when the link is signed on, sends it before answering. 立即到期；链路已签到时发送后再应答。',
+        summary: 'Send a queued or failed entry now 立即重发',
+        description:
+          'Makes the entry due now (a failed one is queued again and its exception cleared) and, when the link is signed on, sends it before answering. ' +
+          '立即到期（被拒的记录重新排队并清除异常）；链路已签到时发送后再应答。',
         params: IdParams,
         response: { 200: SafView },
       },
@@ -220,11 +250,38 @@ export const switchRoutes: FastifyPluginAsyncTypebox<GatewayDeps & { link: Switc
       requireStaff(requireActor(request));
       const row = await findSaf(db, request.params.id);
       if (!row) throw new XiaoweiError('switch_saf_not_found');
-      if (row.state !== 'queued') throw new XiaoweiError('switch_saf_not_queued', row.state);
+      if (row.state !== 'queued' && row.state !== 'failed') throw new XiaoweiError('switch_saf_not_queued', row.state);
       if (link) await link.retry(row.id);
-      else {
-        const now = deps.now();
-        await db.updateTable('gw_saf').set({ next_attempt_at: now, updated_at: now }).where('id', '=', row.id).where('state', '=', 'queued').execute();
+      else await retrySaf(db, row.id, deps.now());
+      return (await safWithPan(row.id))!;
+    },
+  );
+
+  app.post(
+    '/gateway/switch/saf/:id/close',
+    {
+      config: { permission: 'gateway:write', audit: 'gateway.switch_saf_close' },
+      schema: {
+        tags: TAGS,
+        summary: 'Close a store-and-forward exception with a note 关闭存储转发异常',
+        description:
+          'For an entry the switch refused for good (failed) or one raised for too many attempts: it is no longer sent. Records the note and who closed it; nothing is posted. ' +
+          'An acknowledgement of an attempt already under way still wins. ' +
+          '用于被永久拒绝或多次重发失败的记录：不再发送，记录说明与操作人，不记账；正在进行的发送若获确认，仍以确认为准。',
+        params: IdParams,
+        body: CloseBody,
+        response: { 200: SafView },
+      },
+    },
+    async (request) => {
+      const actor = requireActor(request);
+      requireStaff(actor);
+      const row = await findSaf(db, request.params.id);
+      if (!row) throw new XiaoweiError('switch_saf_not_found');
+      request.auditTarget = `saf:${row.id}`;
+      if (!(await closeSaf(db, row.id, { note: request.body.note.trim(), by: actor.user_id }, deps.now()))) {
+        const now = await findSaf(db, row.id);
+        throw new XiaoweiError('switch_saf_not_closable', now?.exception ? `${now.state} ${now.exception}` : (now?.state ?? row.state));
       }
       return (await safWithPan(row.id))!;
     },

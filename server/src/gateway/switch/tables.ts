@@ -37,14 +37,20 @@
  *   reason           '98' (no answer in time) | '17' (cancelled: void, terminal reversal) | null (refund)
  *   amount           bigint fen (reversal: the original amount; refund: the refund amount)
  *   state            'held' (queued in a transaction not yet final) | 'queued' (to send) |
- *                    'acknowledged' | 'rejected' (refund: '13' / '25') | 'dropped' (the engine's
- *                    transaction was declined: nothing to tell the switch)
+ *                    'acknowledged' (with response_code '00', or '25' for a reversal of a sale the
+ *                    switch never booked) | 'rejected' (refund: '13' / '25') | 'dropped' (the engine's
+ *                    transaction was declined: nothing to tell the switch) | 'failed' (a permanent
+ *                    refusal: no longer sent; staff retry or close it) | 'closed' (staff closed it
+ *                    with a note; an acknowledgement arriving afterwards still wins)
  *   attempts         sends so far
  *   next_attempt_at  µs; also the lease: a process claims a due row by moving it forward
  *   response_code    field 39 of the last answer
  *   settlement_date  'YYYY-MM-DD': the switch's date when it acknowledged
  *   last_error       why the last attempt failed (a channel error code or response code; no data)
  *   created_at, updated_at, acknowledged_at  µs
+ *   exception        (0019) null | 'refused' (state 'failed') | 'retries' (still 'queued' after
+ *                    XIAOWEI_SAF_ALERT_ATTEMPTS failed attempts); exception_at µs
+ *   note, closed_by, closed_at  (0019) staff's closing of an exception
  *
  * `gw_switch_keys` — name 'zmk' (from the key ceremony), 'zpk' / 'zak' (the last key change of
  * any process): the crypto service's LMK-sealed handle blob and its KCV.
@@ -56,8 +62,10 @@ import type { Kysely } from 'kysely';
 
 export type SwitchTxnState = 'open' | 'approved' | 'declined' | 'unknown' | 'unavailable';
 export type SafKind = 'reversal' | 'refund';
-export type SafState = 'held' | 'queued' | 'acknowledged' | 'rejected' | 'dropped';
-export const SAF_STATES: readonly SafState[] = ['held', 'queued', 'acknowledged', 'rejected', 'dropped'];
+export type SafState = 'held' | 'queued' | 'acknowledged' | 'rejected' | 'dropped' | 'failed' | 'closed';
+export const SAF_STATES: readonly SafState[] = ['held', 'queued', 'acknowledged', 'rejected', 'dropped', 'failed', 'closed'];
+/** Why an entry needs staff: refused for good ('failed'), or too many transient failures (still 'queued'). */
+export type SafException = 'refused' | 'retries';
 
 export interface SwitchTxnRow {
   id: string;
@@ -103,6 +111,11 @@ export interface SafRow {
   created_at: number;
   updated_at: number;
   acknowledged_at: number | null;
+  exception: SafException | null;
+  exception_at: number | null;
+  note: string | null;
+  closed_by: string | null;
+  closed_at: number | null;
 }
 
 export interface SwitchTables {

@@ -1,8 +1,9 @@
 import { Migrator, sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import { acquirerMigration } from '../../gateway/acquirer/migration.js';
 import { coreMigration } from '../../gateway/core/migration.js';
-import { posDukptMigration } from '../../gateway/acquirer/dukpt-migration.js';
+import { posDukptFloorsMigration, posDukptMigration } from '../../gateway/acquirer/dukpt-migration.js';
 import { switchMigration } from '../../gateway/switch/migration.js';
+import { safExceptionsMigration } from '../../gateway/switch/saf-migration.js';
 import { switchReconMigration } from '../../gateway/switch-recon/migration.js';
 import { engineMigration } from '../../payments/engine-migration.js';
 import { cardRequestMigration } from '../../payments/card-request-migration.js';
@@ -243,6 +244,8 @@ class StaticProvider implements MigrationProvider {
       '0016-payments-core-payout': payoutMigration(this.dialect),
       '0017-gateway-pos-dukpt': posDukptMigration(this.dialect),
       '0018-payments-card-requests': cardRequestMigration(this.dialect),
+      '0019-gateway-saf-exceptions': safExceptionsMigration(),
+      '0020-gateway-dukpt-floors': posDukptFloorsMigration(this.dialect),
     };
   }
 }

@@ -25,6 +25,10 @@ export default {
     lastEcho: 'Last echo',
     outstanding: 'Requests in flight (this server process)',
     saf: 'Store and forward',
+    safExceptions: 'Store-and-forward exceptions',
+    safExceptionCounts: 'Refused for good {{refused}} · Too many attempts {{retries}}',
+    exceptionsHelp:
+      '{{n}} reversal(s) or refund advice(s) need attention: those the switch refused for good are no longer sent; those that failed too often are still retried at the longest interval. Send them again or close them with a note under “Exceptions” below.',
     noZmkHelp:
       'No zone master key shared with the switch has been imported, so the link does not sign on and other banks’ cards are declined “91”. Hold the key ceremony.',
     notConfiguredHelp: 'XIAOWEI_SWITCH_URL is not set: other banks’ cards are not accepted. The zone master key can still be imported in advance.',
@@ -43,7 +47,7 @@ export default {
   },
   saf: {
     title: 'Store-and-forward queue',
-    help: 'Reversals and refund advices for the switch, sent again at intervals until acknowledged (a new trace number each time, the same retrieval reference number).',
+    help: 'Reversals and refund advices for the switch, sent again until acknowledged (a new trace number each time, the same retrieval reference number). After a transient failure (91, 96, no answer) the interval doubles up to a cap; a permanent refusal (such as 12, 30, 14, 03) stops the sending and raises an exception. A reversal answered 25 (original not found) counts as acknowledged.',
     all: 'All',
     createdAt: 'Created',
     kind: 'Kind',
@@ -54,7 +58,16 @@ export default {
     card: 'Card',
     amount: 'Amount',
     state: 'State',
-    states: { queued: 'Queued', held: 'Held', acknowledged: 'Acknowledged', rejected: 'Rejected', dropped: 'Dropped' },
+    states: { queued: 'Queued', failed: 'Refused (stopped)', held: 'Held', acknowledged: 'Acknowledged', rejected: 'Rejected', dropped: 'Dropped', closed: 'Closed' },
+    exceptions: 'Exceptions',
+    exceptionKinds: { refused: 'Refused for good', retries: 'Too many attempts' },
+    note: 'Note',
+    close: 'Close',
+    closeTitle: 'Close a store-and-forward exception',
+    closeHelp:
+      'The entry will no longer be sent and nothing is posted; say how it was handled (for example, agreed with the switch offline). The action is audited. If an attempt already under way is acknowledged, the acknowledgement stands.',
+    notePlaceholder: 'Note (required)',
+    closed: 'Closed',
     attempts: 'Attempts',
     next: 'Next attempt',
     answer: 'Answer / error',

@@ -1,5 +1,5 @@
-import { KeyOutlined, ReloadOutlined, SendOutlined } from '@ant-design/icons';
-import { Alert, App, Button, Card, Col, Descriptions, Form, Input, Row, Segmented, Table, Tag, Typography } from 'antd';
+import { CloseCircleOutlined, KeyOutlined, ReloadOutlined, SendOutlined } from '@ant-design/icons';
+import { Alert, App, Button, Card, Col, Descriptions, Form, Input, Modal, Row, Segmented, Space, Table, Tag, Typography } from 'antd';
 import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { ErrorAlert, useErrorText } from '../../../components/error-alert';
@@ -8,7 +8,20 @@ import { PageContainer } from '../../../components/page-container';
 import { asApiError, useRequest } from '../../../hooks/use-request';
 import { useSignedIn } from '../../../session/session-context';
 import { formatMicros } from '../../../utils/time';
-import { COMPONENT_PATTERN, SAF_STATES, getStatus, importZmk, listSaf, retrySaf, type LinkState, type SafEntry, type SafState } from './model';
+import {
+  COMPONENT_PATTERN,
+  SAF_STATES,
+  closeSaf,
+  getStatus,
+  importZmk,
+  isOpenException,
+  listSaf,
+  retrySaf,
+  type LinkState,
+  type SafEntry,
+  type SafException,
+  type SafState,
+} from './model';
 
 const STATE_COLOR: Record<LinkState, string> = {
   signed_on: 'green',
@@ -18,9 +31,18 @@ const STATE_COLOR: Record<LinkState, string> = {
   closed: 'default',
   not_configured: 'default',
 };
-const SAF_COLOR: Record<SafState, string> = { queued: 'blue', held: 'default', acknowledged: 'green', rejected: 'red', dropped: 'default' };
+const SAF_COLOR: Record<SafState, string> = {
+  queued: 'blue',
+  failed: 'red',
+  held: 'default',
+  acknowledged: 'green',
+  rejected: 'red',
+  dropped: 'default',
+  closed: 'default',
+};
+const EXCEPTION_COLOR: Record<SafException, string> = { refused: 'red', retries: 'orange' };
 
-type Filter = SafState | 'all';
+type Filter = SafState | 'exceptions' | 'all';
 interface ZmkForm {
   c1: string;
   c2: string;
@@ -100,6 +122,9 @@ export default function GatewaySwitchPage() {
   const [filter, setFilter] = useState<Filter>('queued');
   const [cursor, setCursor] = useState<string[]>([]);
   const [retrying, setRetrying] = useState<string>();
+  const [closing, setClosing] = useState<SafEntry>();
+  const [note, setNote] = useState('');
+  const [closeBusy, setCloseBusy] = useState(false);
 
   const status = useRequest(() => getStatus(), []);
   const before = cursor[cursor.length - 1];
@@ -123,6 +148,24 @@ export default function GatewaySwitchPage() {
       setRetrying(undefined);
     }
   };
+
+  const close = async () => {
+    if (!closing || !note.trim()) return;
+    setCloseBusy(true);
+    try {
+      await closeSaf(closing.id, note.trim());
+      void message.success(t('saf.closed'));
+      setClosing(undefined);
+      setNote('');
+      reload();
+    } catch (caught) {
+      void message.error(errorText(asApiError(caught)));
+    } finally {
+      setCloseBusy(false);
+    }
+  };
+
+  const openExceptions = s ? s.saf_exceptions.refused + s.saf_exceptions.retries : 0;
 
   return (
     <PageContainer
@@ -169,9 +212,19 @@ export default function GatewaySwitchPage() {
                       </span>
                     ),
                   },
+                  {
+                    key: 'exceptions',
+                    label: t('status.safExceptions'),
+                    children: (
+                      <span data-testid="switch-saf-exceptions">
+                        {t('status.safExceptionCounts', { refused: s.saf_exceptions.refused, retries: s.saf_exceptions.retries })}
+                      </span>
+                    ),
+                  },
                 ]}
               />
             ) : null}
+            {openExceptions > 0 ? <Alert type="error" showIcon title={t('status.exceptionsHelp', { n: openExceptions })} style={{ marginTop: 16 }} /> : null}
             {s?.state === 'no_zmk' ? <Alert type="warning" showIcon title={t('status.noZmkHelp')} style={{ marginTop: 16 }} /> : null}
             {s?.state === 'not_configured' ? <Alert type="info" showIcon title={t('status.notConfiguredHelp')} style={{ marginTop: 16 }} /> : null}
           </Card>
@@ -191,7 +244,11 @@ export default function GatewaySwitchPage() {
             setFilter(v);
             setCursor([]);
           }}
-          options={[...SAF_STATES.map((st) => ({ value: st, label: t(`saf.states.${st}`) })), { value: 'all', label: t('saf.all') }]}
+          options={[
+            { value: 'exceptions', label: t('saf.exceptions') },
+            ...SAF_STATES.map((st) => ({ value: st, label: t(`saf.states.${st}`) })),
+            { value: 'all', label: t('saf.all') },
+          ]}
           style={{ marginBottom: 16 }}
           data-testid="switch-saf-filter"
         />
@@ -214,9 +271,16 @@ export default function GatewaySwitchPage() {
               title: t('saf.state'),
               dataIndex: 'state',
               render: (st: SafState, e) => (
-                <Tag color={SAF_COLOR[st]} data-testid={`switch-saf-state-${e.id}`}>
-                  {t(`saf.states.${st}`)}
-                </Tag>
+                <Space size={4} wrap>
+                  <Tag color={SAF_COLOR[st]} data-testid={`switch-saf-state-${e.id}`}>
+                    {t(`saf.states.${st}`)}
+                  </Tag>
+                  {e.exception ? (
+                    <Tag color={isOpenException(e) ? EXCEPTION_COLOR[e.exception] : 'default'} data-testid={`switch-saf-exception-${e.id}`}>
+                      {t(`saf.exceptionKinds.${e.exception}`)}
+                    </Tag>
+                  ) : null}
+                </Space>
               ),
             },
             { title: t('saf.attempts'), dataIndex: 'attempts' },
@@ -231,17 +295,30 @@ export default function GatewaySwitchPage() {
               render: (_: unknown, e) => [e.response_code, e.last_error].filter(Boolean).join(' · ') || '—',
             },
             { title: t('saf.settlementDate'), dataIndex: 'settlement_date', render: (v: string | null) => v ?? '—' },
+            {
+              title: t('saf.note'),
+              key: 'note',
+              render: (_: unknown, e: SafEntry) => (e.note ? `${e.note}${e.closed_at ? ` (${formatMicros(e.closed_at)})` : ''}` : '—'),
+            },
             ...(writer
               ? [
                   {
                     title: '',
                     key: 'retry',
-                    render: (_: unknown, e: SafEntry) =>
-                      e.state === 'queued' ? (
-                        <Button size="small" icon={<SendOutlined />} loading={retrying === e.id} onClick={() => void retry(e)} data-testid={`switch-saf-retry-${e.id}`}>
-                          {t('saf.retry')}
-                        </Button>
-                      ) : null,
+                    render: (_: unknown, e: SafEntry) => (
+                      <Space size={4}>
+                        {e.state === 'queued' || e.state === 'failed' ? (
+                          <Button size="small" icon={<SendOutlined />} loading={retrying === e.id} onClick={() => void retry(e)} data-testid={`switch-saf-retry-${e.id}`}>
+                            {t('saf.retry')}
+                          </Button>
+                        ) : null}
+                        {isOpenException(e) ? (
+                          <Button size="small" danger icon={<CloseCircleOutlined />} onClick={() => setClosing(e)} data-testid={`switch-saf-close-${e.id}`}>
+                            {t('saf.close')}
+                          </Button>
+                        ) : null}
+                      </Space>
+                    ),
                   },
                 ]
               : []),
@@ -263,6 +340,28 @@ export default function GatewaySwitchPage() {
           </Button>
         </div>
       </Card>
+      <Modal
+        open={closing !== undefined}
+        title={t('saf.closeTitle')}
+        okText={t('saf.close')}
+        okButtonProps={{ danger: true, disabled: !note.trim(), loading: closeBusy, ...({ 'data-testid': 'switch-saf-close-ok' } as object) }}
+        onOk={() => void close()}
+        onCancel={() => {
+          setClosing(undefined);
+          setNote('');
+        }}
+        destroyOnHidden
+      >
+        <Typography.Paragraph>{t('saf.closeHelp')}</Typography.Paragraph>
+        <Input.TextArea
+          value={note}
+          onChange={(ev) => setNote(ev.target.value)}
+          maxLength={500}
+          rows={3}
+          placeholder={t('saf.notePlaceholder')}
+          data-testid="switch-saf-close-note"
+        />
+      </Modal>
     </PageContainer>
   );
 }

@@ -19,7 +19,11 @@ export type SafEntry = SafPage['items'][number];
 export type SafState = SafEntry['state'];
 
 /** In the order the page shows them. */
-export const SAF_STATES = ['queued', 'held', 'acknowledged', 'rejected', 'dropped'] as const satisfies readonly SafState[];
+export const SAF_STATES = ['queued', 'failed', 'held', 'acknowledged', 'rejected', 'dropped', 'closed'] as const satisfies readonly SafState[];
+export type SafException = NonNullable<SafEntry['exception']>;
+
+/** An entry staff should act on: refused for good (failed), or still queued after too many attempts. */
+export const isOpenException = (e: SafEntry): boolean => e.exception !== null && (e.state === 'failed' || e.state === 'queued');
 
 export const COMPONENT_PATTERN = /^[0-9A-Fa-f]{32}$/;
 
@@ -27,7 +31,14 @@ export const getStatus = () => unwrap(api.GET('/api/v1/gateway/switch'));
 
 export const importZmk = (components: string[]) => unwrap(api.POST('/api/v1/gateway/switch/zmk', { body: { components } }));
 
-export const listSaf = (state: SafState | undefined, before: string | undefined, limit = 50) =>
-  unwrap(api.GET('/api/v1/gateway/switch/saf', { params: { query: { limit, ...(state ? { state } : {}), ...(before ? { before } : {}) } } }));
+/** `state` 'exceptions': only open exceptions (failed, or queued with too many attempts). */
+export const listSaf = (state: SafState | 'exceptions' | undefined, before: string | undefined, limit = 50) =>
+  unwrap(
+    api.GET('/api/v1/gateway/switch/saf', {
+      params: { query: { limit, ...(state === 'exceptions' ? { exception: true } : state ? { state } : {}), ...(before ? { before } : {}) } },
+    }),
+  );
 
 export const retrySaf = (id: string) => unwrap(api.POST('/api/v1/gateway/switch/saf/{id}/retry', { params: { path: { id } } }));
+
+export const closeSaf = (id: string, note: string) => unwrap(api.POST('/api/v1/gateway/switch/saf/{id}/close', { params: { path: { id } }, body: { note } }));
