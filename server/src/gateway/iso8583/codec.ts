@@ -17,7 +17,7 @@
 import { compileField, type Cursor, type FieldCodec } from './compile.js';
 import { Iso8583Error, decodeEnded, decodeStarted } from './errors.js';
 import type { FieldValue, Message, Subfields, TlvData } from './message.js';
-import { BCD_OK, HEX_BYTE, HEX_CHAR, HEX_VALUE, badByteIn, badCharIn, latin1, writeAscii } from './primitives.js';
+import { BCD_OK, HEX_BYTE, HEX_CHAR, HEX_VALUE, SCRATCH, badByteIn, badCharIn, latin1, writeAscii } from './primitives.js';
 import type { MessageSpec } from './spec.js';
 
 /** A spec compiled to closures; obtained from compileSpec, used by pack and unpack. */
@@ -425,9 +425,14 @@ function decode(spec: MessageSpec, input: Uint8Array, locations: FieldLocation[]
     need(cur, header.bytes, undefined, 'header');
     const end = cur.pos + header.bytes;
     if (header.encoding === 'hex') {
-      let h = '';
-      for (let i = cur.pos; i < end; i++) h += HEX_BYTE[buf[i]!]!;
-      message.header = h;
+      // Hex characters into the scratch area, then one string: no string per byte.
+      let k = 0;
+      for (let i = cur.pos; i < end; i++) {
+        const b = buf[i]!;
+        SCRATCH[k++] = HEX_CHAR[b >> 4]!;
+        SCRATCH[k++] = HEX_CHAR[b & 0x0f]!;
+      }
+      message.header = latin1(SCRATCH, 0, k);
     } else {
       const bad = badByteIn(buf, cur.pos, end, 'ans');
       if (bad >= 0) throw new Iso8583Error('bad_header', { fieldName: 'header', offset: bad, detail: 'not printable ASCII' });

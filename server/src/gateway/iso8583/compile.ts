@@ -19,7 +19,7 @@ import {
   type TextClass,
 } from './primitives.js';
 import type { FieldSpec, PositionalSubfield } from './spec.js';
-import { decodeTlv, tlvSize, writeTlv } from './tlv.js';
+import { lazyTlv, listOf, tlvSize, unopenedBytes, writeTlv, writeTlvChecked } from './tlv.js';
 
 /** Read position in the buffer being unpacked; `end` is its length. */
 export interface Cursor {
@@ -366,19 +366,42 @@ export function compileField(field: number, f: FieldSpec): FieldCodec {
     codec.decode = flatDecode;
   } else if (sub.kind === 'tlv') {
     codec.encode = (v, out, pos) => {
-      const size = tlvSize(v, site);
+      // A list unpack made and nobody has opened: its bytes, checked when unpacked, as they came.
+      const raw = unopenedBytes(v);
+      if (raw !== undefined) {
+        const size = raw.length;
+        lengthCheck(size);
+        const p = writePrefix(size, out, pos);
+        if (f.content === 'hex') return writeHex(raw, out, p);
+        if (size < 64) for (let k = 0; k < size; k++) out[p + k] = raw[k]!;
+        else out.set(raw, p);
+        return p + size;
+      }
+      const list = listOf(v);
+      if (f.content === 'binary') {
+        // One pass: the items go in after the prefix (its width is the spec's), then the prefix.
+        const end = writeTlvChecked(list, site, out, pos + pBytes, max);
+        if (end >= 0) {
+          lengthCheck(end - pos - pBytes);
+          writePrefix(end - pos - pBytes, out, pos);
+          return end;
+        }
+      }
+      const size = tlvSize(list, site);
       lengthCheck(size);
       const p = writePrefix(size, out, pos);
-      if (f.content === 'binary') return writeTlv(v as TlvData, out, p);
+      if (f.content === 'binary') return writeTlv(list as TlvData, out, p); // not reached: longer than max
       const bytes = Buffer.allocUnsafe(size);
-      writeTlv(v as TlvData, bytes, 0);
+      writeTlv(list as TlvData, bytes, 0);
       return writeHex(bytes, out, p);
     };
+    // Unpacking checks the data objects but makes none: the field keeps its bytes in a list
+    // that decodes itself on first use (tlv.ts, lazyTlv) — most messages are never asked.
     codec.decode = (buf, cur) => {
       const bytes = flatDecode(buf, cur) as Buffer;
       const start = codec.lastDataStart;
       try {
-        return decodeTlv(bytes, 0, bytes.length, site);
+        return lazyTlv(bytes, site);
       } catch (e) {
         // Offsets inside the private copy → offsets in the message (a hex byte is 2 characters).
         if (e instanceof Iso8583Error && e.offset !== undefined) {
@@ -415,7 +438,8 @@ function positional(
     const map = v as Map<unknown, unknown>;
     let count = 0;
     let joined = '';
-    const parts: SubfieldValue[] = [];
+    // Only a binary parent collects parts; a text one joins into a string.
+    const parts: SubfieldValue[] | undefined = textual ? undefined : [];
     for (let i = 0; i < subs.length; i++) {
       const value = map.get(i + 1);
       if (value === undefined) break;
@@ -439,13 +463,13 @@ function positional(
         throw bad(i + 1, want === 'rest' ? 'an empty last sub-field is written as an absent one' : `length ${len}, expected ${want}`);
       }
       if (textual) joined += value as string;
-      else parts.push(value as SubfieldValue);
+      else parts!.push(value as SubfieldValue);
       count++;
     }
     // Every key must be a sub-field we wrote: a gap (60.3 without 60.2) or a stray key would not survive a round trip.
     if (map.size !== count) throw bad(undefined, 'sub-fields must be numbered 1…k without gaps');
     if (textual) return joined;
-    return Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p, 'latin1') : p)));
+    return Buffer.concat(parts!.map((p) => (typeof p === 'string' ? Buffer.from(p, 'latin1') : p)));
   };
 
   const split = (flat: string | Buffer, offset: number): Subfields => {

@@ -10,6 +10,7 @@
  * - TLV (field 55) is the list of data objects in wire order, each with its tag in upper-case hex
  *   ("9F26") and its value bytes. A list, not a Map: order is part of the bytes (and a MAC covers
  *   the bytes), and building a list costs a fraction of a Map on the unpack hot path.
+ *   unpack checks the field but gives a list that builds its objects on first use (tlv.ts, lazyTlv).
  */
 export type SubfieldValue = string | Buffer;
 export type Subfields = Map<number, SubfieldValue>;
