@@ -26,7 +26,7 @@
  * Server CPU per request comes from the server processes' CPU time; fsyncs per request from
  * `perf stat` on the fsync/fdatasync tracepoints of the server processes (null without perf).
  * BENCH_PAY_VARIANT restarts the SQLite server with those variables for a second set of runs and
- * without them for a third (A/B/A in one run).
+ * without them for a third (A/B/A in one run); with BENCH_PAY_PG_VARIANT=1 the PostgreSQL servers too.
  *
  * BENCH_PAY_PROFILE=<dir> starts the SQLite server (and the first PostgreSQL server, into <dir>/pg)
  * with `--cpu-prof`; read the
@@ -89,6 +89,8 @@ const VARIANT: Record<string, string> | null = process.env.BENCH_PAY_VARIANT
   : null;
 /** '0': do not count the servers' fsyncs (otherwise counted with `perf stat` when it is available). */
 const COUNT_FSYNCS = process.env.BENCH_PAY_FSYNCS !== '0';
+/** BENCH_PAY_PG_VARIANT=1: the PostgreSQL servers too are restarted with BENCH_PAY_VARIANT (A/B/A) — for switches that act there. */
+const VARIANT_PG = process.env.BENCH_PAY_PG_VARIANT === '1';
 const MASTER_KEY = 'ef'.repeat(32);
 const PASSWORD = 'Bench-admin-2026';
 const OPERATOR = { no: '01', password: 'Kasse-7392' };
@@ -558,7 +560,7 @@ async function scenario(
       `${name} ${run.tag}: ${f.terminals} terminals, ${f.tps} req/s (windows ${f.windows_tps.join(' / ')}), p50 ${f.p50_ms} ms, p99 ${f.p99_ms} ms, approved ${(f.approved_share * 100).toFixed(1)} %, server CPU ${f.server_cpu_us_per_request} µs/request, ${f.server_fsyncs_per_request ?? '?'} fsyncs/request, load generator CPU ${f.loader_cpu_us_per_request} µs/request, declined ${JSON.stringify(f.declined)}, errors ${f.errors} ${f.errors ? JSON.stringify(f.error_kinds) : ''}`,
     );
   }
-  if (VARIANT && !databaseUrl) {
+  if (VARIANT && (!databaseUrl || VARIANT_PG)) {
     // A, B, A: the same server restarted with the variant's variables, then without them again.
     for (const [label, env] of [['variant', VARIANT], ['again', {}]] as const) {
       for (let i = 0; i < servers.length; i++) {

@@ -302,11 +302,19 @@ export interface RiskEngine {
    * daily totals) again with the rows still in flight counted too (this one included), so that
    * concurrent requests cannot all pass one limit. On PostgreSQL it first takes a transaction lock
    * per rule subject, which serialises the claims of one card, terminal or merchant across
-   * processes. Answers the decline code of a limit now passed (with the hit, for the row's `risk`),
-   * or null. Absent: nothing to check (risk off).
+   * processes: for a card, the row lock on its daily usage row (`pay_card_usage`, the card and the
+   * business date) — taken already by the claim's reservation of the daily limit when
+   * `held.cardUsage`, else taken here — and for a terminal or a merchant an advisory lock.
+   * Answers the decline code of a limit now passed (with the hit, for the row's `risk`), or null.
+   * Absent: nothing to check (risk off).
    */
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  confirm?(trx: Kysely<any>, ctx: RiskContext, decision: RiskDecision): Promise<{ code: ResponseCode; hit: RiskHit } | null>;
+  confirm?(
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    trx: Kysely<any>,
+    ctx: RiskContext,
+    decision: RiskDecision,
+    held?: { cardUsage?: boolean },
+  ): Promise<{ code: ResponseCode; hit: RiskHit } | null>;
 }
 
 /** Risk-off (tests of other parts, and XIAOWEI_RISK=off): approves everything. */

@@ -165,6 +165,9 @@ const TxnQuery = Type.Object(
 
 const ms = (us: number): number => Math.floor(us / 1000);
 
+/** Diagnostic: XIAOWEI_DURABLE_SEQ=1 waits for the sequence check's own sync before the handler runs, as before (for `BENCH_PAY_VARIANT` comparisons). */
+const DURABLE_SEQ = process.env.XIAOWEI_DURABLE_SEQ === '1';
+
 /** The request's terminal, its operator and its sequence number (the trace number). */
 function terminalRequest(request: FastifyRequest, supervisor = false): E.TerminalRequest {
   const terminal = requireTerminal(request);
@@ -184,7 +187,10 @@ const hashOf = (value: unknown): string => createHash('sha256').update(JSON.stri
  * response code; HTTP errors are for requests refused outright.
  */
 export const engineRoutes: FastifyPluginAsyncTypebox<PaymentsDeps> = async (app, deps) => {
-  const mac = { terminalAuth: true } as const;
+  // The sequence check is committed, not synced, before the handler runs: every money-moving answer
+  // comes after a durable commit of the handler's own (the ledger's, the final update's) whose sync
+  // covers the check, and the answer waits for the check's sync anyway (terminal-auth.ts, onSend).
+  const mac = { terminalAuth: DURABLE_SEQ ? true : 'ordered-seq' } as const;
   const db = deps.db as EngineDb;
   const reply200 = { 200: TxnReplySchema };
 

@@ -292,13 +292,22 @@ function reserveUsage(card: CardRow): ClaimEffect {
 /**
  * The risk limits (velocity, daily totals) checked again inside the claim, where requests in
  * flight count each other (`RiskEngine.confirm`), then `then`. A limit now passed declines the
- * request with the rule's code, and the row's `risk` names the rule.
+ * request with the rule's code, and the row's `risk` names the rule. With `usage` (the card's
+ * daily-limit reservation) the reservation comes first: on PostgreSQL its row lock is the one that
+ * serialises the card's claims for the recheck, so the recheck needs no lock of its own for the card.
  */
-function withinLimits(deps: PaymentsDeps, ctx: RiskContext, decision: RiskDecision, then?: ClaimEffect): ClaimEffect {
+function withinLimits(deps: PaymentsDeps, ctx: RiskContext, decision: RiskDecision, then?: ClaimEffect, usage?: ClaimEffect): ClaimEffect {
   const risk = deps.risk;
-  if (!risk.confirm) return then ?? (async () => null);
+  if (!risk.confirm) {
+    if (!usage) return then ?? (async () => null);
+    return async (trx, row) => (await usage(trx, row)) ?? (then ? then(trx, row) : null);
+  }
   return async (trx, row) => {
-    const over = await risk.confirm!(trx, ctx, decision);
+    if (usage) {
+      const refused = await usage(trx, row);
+      if (refused) return refused;
+    }
+    const over = await risk.confirm!(trx, ctx, decision, { cardUsage: usage !== undefined });
     if (over) {
       row.risk = JSON.stringify({ outcome: 'decline', code: over.code, hits: [...decision.hits, over.hit] } satisfies RiskDecision);
       return over.code;
@@ -345,7 +354,7 @@ async function cardPayment(
   if (decision.outcome === 'decline') return { final: decision.code, patch: { ...patch, risk: riskJson } };
   const shaped = shape(row, decision);
   if (typeof shaped === 'string') return { final: shaped, patch: { ...patch, risk: riskJson } };
-  return { proceed: { ...patch, ...shaped, risk: riskJson }, claim: withinLimits(deps, ctx, decision, reserveUsage(card)), risk: ctx };
+  return { proceed: { ...patch, ...shaped, risk: riskJson }, claim: withinLimits(deps, ctx, decision, undefined, reserveUsage(card)), risk: ctx };
 }
 
 /** The PIN block of a request as the switch link needs it (it translates it to the zone PIN key). */

@@ -45,6 +45,9 @@ import {
 import type { RiskTables } from './risk-tables.js';
 import { IN_FLIGHT } from './engine-rows.js';
 
+/** Diagnostic: XIAOWEI_RISK_ADVISORY_CARDS=1 serialises a card's claims with an advisory lock too, as before (PostgreSQL; for `BENCH_PAY_VARIANT`). */
+const ADVISORY_FOR_CARDS = process.env.XIAOWEI_RISK_ADVISORY_CARDS === '1';
+
 /** A rule as the engine evaluates it: its current version. */
 export interface LoadedRule {
   id: string;
@@ -390,12 +393,15 @@ export function createRiskEngine(deps: Omit<PaymentsDeps, 'risk'>): RiskEngineIm
    * only active rules that decline (a review rule's hit would need a hold, which a claim cannot
    * start; shadow rules change nothing), and nothing when an active allow list approved. On
    * SQLite the group writer runs claims one after another in one transaction, so each counts the
-   * claims before it; on PostgreSQL a transaction-scoped advisory lock per subject (taken in key
-   * order, so two claims never wait on each other crosswise) makes the next claim of the subject
-   * wait for this one's commit, and its count — a new statement, so a new snapshot under read
-   * committed — then sees this row.
+   * claims before it; on PostgreSQL a lock per subject makes the next claim of the subject wait
+   * for this one's commit, and its count — a new statement, so a new snapshot under read
+   * committed — then sees this row. For a card it is the row lock on the card's usage row of the
+   * day, which a sale's or pre-auth's claim holds already (it reserved the daily limit there,
+   * `held.cardUsage`: no extra statement) and any other claim takes here first; for a terminal or
+   * a merchant a transaction-scoped advisory lock, taken after it in key order, so two claims
+   * never wait on each other crosswise.
    */
-  async function confirm(trx: Db, ctx: RiskContext, decision: RiskDecision): Promise<{ code: ResponseCode; hit: RiskHit } | null> {
+  async function confirm(trx: Db, ctx: RiskContext, decision: RiskDecision, held: { cardUsage?: boolean } = {}): Promise<{ code: ResponseCode; hit: RiskHit } | null> {
     if ((decision as RiskDecisionRecord).allowed_by?.some((a) => !a.shadow)) return null;
     const all = rules ?? [];
     if (all.length === 0) return null;
@@ -413,8 +419,17 @@ export function createRiskEngine(deps: Omit<PaymentsDeps, 'risk'>): RiskEngineIm
     }
     if (limits.length === 0) return null;
     if (deps.database.dialect === 'postgres') {
-      const keys = [...new Set(limits.map((l) => `risk:${(l.rule.params as RuleParams['velocity']).scope}:${l.subject}`))].sort();
-      await sql`select pg_advisory_xact_lock(hashtextextended(k, 0)) from unnest(${keys}::text[]) as t(k)`.execute(trx);
+      const scopeOf = (l: { rule: LoadedRule }): Scope => (l.rule.params as RuleParams['velocity']).scope;
+      if (ADVISORY_FOR_CARDS) {
+        const all = [...new Set(limits.map((l) => `risk:${scopeOf(l)}:${l.subject}`))].sort();
+        await sql`select pg_advisory_xact_lock(hashtextextended(k, 0)) from unnest(${all}::text[]) as t(k)`.execute(trx);
+      } else if (ctx.card_id && !held.cardUsage && limits.some((l) => scopeOf(l) === 'card')) {
+        // The lock a sale's claim takes by reserving its daily limit, taken without changing the row.
+        await sql`insert into pay_card_usage (card_id, business_date, amount, count) values (${ctx.card_id}, ${businessDate(ctx.at, deps.cutoffMinutes)}, 0, 0)
+          on conflict (card_id, business_date) do update set amount = pay_card_usage.amount`.execute(trx);
+      }
+      const keys = [...new Set(limits.filter((l) => scopeOf(l) !== 'card').map((l) => `risk:${scopeOf(l)}:${l.subject}`))].sort();
+      if (keys.length > 0 && !ADVISORY_FOR_CARDS) await sql`select pg_advisory_xact_lock(hashtextextended(k, 0)) from unnest(${keys}::text[]) as t(k)`.execute(trx);
     }
     for (const { rule, subject } of limits) {
       if (rule.kind === 'velocity') {
@@ -440,7 +455,7 @@ export function createRiskEngine(deps: Omit<PaymentsDeps, 'risk'>): RiskEngineIm
 
   return {
     assess,
-    confirm: (trx, ctx, decision) => confirm(trx as Db, ctx, decision),
+    confirm: (trx, ctx, decision, held) => confirm(trx as Db, ctx, decision, held),
     // Counts are read from pay_transactions (claims in flight included): nothing to do.
     record: () => undefined,
     async reload() {

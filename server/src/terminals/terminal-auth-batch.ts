@@ -108,6 +108,15 @@ interface Lane {
   queue: LaneWaiting[];
   maxBatch: number;
   run(items: unknown[]): unknown[];
+  /** Answered at its commit, with a way to wait for the log sync that makes it durable (`orderedLane`). */
+  ordered: boolean;
+}
+
+/** What an ordered lane answers at its commit: the result, and the wait for that commit's log sync. */
+export interface Ordered<O> {
+  value: O;
+  /** Resolves once the commit that decided `value` is on disk (at once without a WalSync). */
+  durable: () => Promise<void>;
 }
 
 export interface SqliteWriterOptions {
@@ -130,6 +139,7 @@ export interface SqliteWriterOptions {
 export class SqliteWriter {
   private readonly lanes: Lane[] = [];
   private scheduled = false;
+  private orderedScheduled = false;
   private lastStart = 0;
   private closing = false;
   private idleWaiters: (() => void)[] = [];
@@ -141,14 +151,30 @@ export class SqliteWriter {
 
   /** A kind of write: `run` gets the group's items inside the shared transaction and answers one result each. */
   lane<I, O>(run: (items: I[]) => O[], maxBatch: number): (item: I) => Promise<O> {
-    const lane: Lane = { queue: [], maxBatch, run: (items) => run(items as I[]) };
+    return this.addLane(run, maxBatch, false) as (item: I) => Promise<O>;
+  }
+
+  /**
+   * A kind of write whose callers need it committed — in order, before anything they write next —
+   * but not yet durable: they are answered right after the commit, with `durable()` to await
+   * before they answer anyone (by then a later commit's sync has usually covered it). A group of
+   * ordered lanes alone commits at the next tick, without waiting for `minIntervalMs` (it asks for no
+   * sync), and asks for no sync of its own.
+   */
+  orderedLane<I, O>(run: (items: I[]) => O[], maxBatch: number): (item: I) => Promise<Ordered<O>> {
+    return this.addLane(run, maxBatch, true) as (item: I) => Promise<Ordered<O>>;
+  }
+
+  private addLane<I, O>(run: (items: I[]) => O[], maxBatch: number, ordered: boolean): (item: I) => Promise<unknown> {
+    const lane: Lane = { queue: [], maxBatch, run: (items) => run(items as I[]), ordered };
     this.lanes.push(lane);
     return (item: I) => {
       if (this.closing) return Promise.reject(new XiaoweiError('shutting_down'));
       if (lane.queue.length >= this.options.maxQueue) return Promise.reject(new XiaoweiError('overloaded'));
-      return new Promise<O>((resolve, reject) => {
-        lane.queue.push({ item, resolve: resolve as (out: unknown) => void, reject });
-        this.schedule();
+      return new Promise<unknown>((resolve, reject) => {
+        lane.queue.push({ item, resolve, reject });
+        if (ordered) this.scheduleOrdered();
+        else this.schedule();
       });
     };
   }
@@ -163,30 +189,44 @@ export class SqliteWriter {
     const wait = this.lastStart + this.options.minIntervalMs - performance.now();
     const go = (): void => {
       this.scheduled = false;
-      this.flush();
+      this.flush(false);
     };
     if (wait > 0) setTimeout(go, wait);
     else setImmediate(go);
   }
 
-  private flush(): void {
+  /** Ordered lanes commit at the next tick (no sync to pace); the durable ones keep their own pace. */
+  private scheduleOrdered(): void {
+    if (this.orderedScheduled) return;
+    this.orderedScheduled = true;
+    setImmediate(() => {
+      this.orderedScheduled = false;
+      this.flush(true);
+    });
+  }
+
+  private flush(orderedOnly: boolean): void {
     if (!this.pending()) return this.notifyIdle();
     // A Kysely transaction is open on the shared connection: our writes would join it.
     if (this.db.inTransaction) {
-      this.scheduled = true;
+      const flag = orderedOnly ? 'orderedScheduled' : 'scheduled';
+      if (this[flag]) return;
+      this[flag] = true;
       setTimeout(() => {
-        this.scheduled = false;
-        this.flush();
+        this[flag] = false;
+        this.flush(orderedOnly);
       }, 1);
       return;
     }
-    this.lastStart = performance.now();
-    const groups = this.lanes.map((lane) => ({ lane, waiting: lane.queue.splice(0, lane.maxBatch) }));
+    if (!orderedOnly) this.lastStart = performance.now();
+    const groups = this.lanes.map((lane) => ({ lane, waiting: !orderedOnly || lane.ordered ? lane.queue.splice(0, lane.maxBatch) : [] }));
+    if (groups.every((g) => g.waiting.length === 0)) return this.notifyIdle();
     const outcomes: ({ ok: true; results: unknown[] } | { ok: false; error: unknown })[] = [];
     // The commit writes the log without syncing it; the callers are answered after the log sync
     // that follows (off the event loop, shared with the ledger's and the group writer's commits).
     const wal = FSYNC_ON_LOOP ? undefined : WalSync.of(this.db);
     let synced: Promise<void>;
+    let durable: () => Promise<void>;
     try {
       const commit = this.db.transaction(() => {
         for (const { lane, waiting } of groups) {
@@ -204,7 +244,15 @@ export class SqliteWriter {
       });
       if (wal) wal.unsynced(() => commit());
       else commit();
-      synced = wal ? wal.durable() : Promise.resolve();
+      const mark = wal?.mark() ?? 0;
+      durable = wal ? () => wal.durableUpTo(mark) : () => Promise.resolve();
+      // Ordered lanes are answered now, the rest after the sync (none asked for when all are ordered).
+      groups.forEach(({ lane, waiting }, i) => {
+        if (!lane.ordered || waiting.length === 0) return;
+        const outcome = outcomes[i]!;
+        waiting.forEach((w, j) => (outcome.ok ? w.resolve({ value: outcome.results[j], durable } satisfies Ordered<unknown>) : w.reject(outcome.error)));
+      });
+      synced = groups.some(({ lane, waiting }) => !lane.ordered && waiting.length > 0) ? durable() : Promise.resolve();
     } catch (error) {
       // The commit itself failed: nothing of this group is stored.
       for (const { waiting } of groups) for (const w of waiting) w.reject(error);
@@ -214,12 +262,13 @@ export class SqliteWriter {
     }
     synced.then(
       () =>
-        groups.forEach(({ waiting }, i) => {
+        groups.forEach(({ lane, waiting }, i) => {
+          if (lane.ordered) return;
           const outcome = outcomes[i]!;
           waiting.forEach((w, j) => (outcome.ok ? w.resolve(outcome.results[j]) : w.reject(outcome.error)));
         }),
       (error: unknown) => {
-        for (const { waiting } of groups) for (const w of waiting) w.reject(error);
+        for (const { lane, waiting } of groups) if (!lane.ordered) for (const w of waiting) w.reject(error);
       },
     );
     if (this.pending()) this.schedule();

@@ -2,7 +2,7 @@ import type BetterSqlite3 from 'better-sqlite3';
 import type pg from 'pg';
 import type { Database } from '../platform/db/database.js';
 import { toSafeInt, toSafeIntOrNull } from '../platform/int.js';
-import { TickBatcher, type SqliteWriter } from './terminal-auth-batch.js';
+import { TickBatcher, type Ordered, type SqliteWriter } from './terminal-auth-batch.js';
 
 /** What request verification needs of a session, its terminal and (when a token was sent) its operator. */
 export interface SessionView {
@@ -117,6 +117,7 @@ export class TerminalAuthStore {
   private readonly loader: TickBatcher<SessionKey, SessionView | undefined>;
   private readonly sequencer: TickBatcher<SeqItem, SeqOutcome> | undefined;
   private readonly advanceSeq: (item: SeqItem) => Promise<SeqOutcome>;
+  private readonly advanceSeqOrdered: (item: SeqItem) => Promise<Ordered<SeqOutcome>>;
   /**
    * True on SQLite: sequence checks go into the protocol's shared commit, so a route may let its
    * own write join the same commit instead of waiting for the check first (`terminalAuth:
@@ -131,6 +132,7 @@ export class TerminalAuthStore {
       if (!writer) throw new Error('TerminalAuthStore on SQLite needs the shared SqliteWriter');
       this.loader = new TickBatcher({ run: sqliteLoader(sqlite), maxBatch: 1000, maxQueue: 100_000, busy: () => sqlite.inTransaction });
       this.advanceSeq = writer.lane(sqliteSequencer(sqlite), 5000);
+      this.advanceSeqOrdered = writer.orderedLane(sqliteSequencer(sqlite), 5000);
       this.sharesCommit = true;
     } else {
       const pool = database.pool!;
@@ -138,6 +140,7 @@ export class TerminalAuthStore {
       const sequencer = new TickBatcher({ run: pgSequencer(pool), maxBatch: 2000, maxQueue: 100_000, maxInFlight: PG_IN_FLIGHT });
       this.sequencer = sequencer;
       this.advanceSeq = (item) => sequencer.submit(item);
+      this.advanceSeqOrdered = async (item) => ({ value: await sequencer.submit(item), durable: () => Promise.resolve() });
       this.sharesCommit = false;
     }
   }
@@ -149,6 +152,16 @@ export class TerminalAuthStore {
   /** Accepts `seq` for the session if it is above the last accepted one (durably, before answering). */
   advance(sessionId: string, seq: number, ticket?: SeqTicket): Promise<SeqOutcome> {
     return this.advanceSeq({ sessionId, seq, ticket });
+  }
+
+  /**
+   * Like `advance`, but answered once the check is committed, before it is durable (SQLite; on
+   * PostgreSQL it is durable already): the caller must await `durable()` before answering anyone.
+   * The check commits before anything the caller writes next, so the log sync that makes the
+   * caller's own writes durable makes it durable too (`terminalAuth: 'ordered-seq'`).
+   */
+  advanceOrdered(sessionId: string, seq: number): Promise<Ordered<SeqOutcome>> {
+    return this.advanceSeqOrdered({ sessionId, seq });
   }
 
   async drain(): Promise<void> {

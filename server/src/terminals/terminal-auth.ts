@@ -24,6 +24,8 @@ declare module 'fastify' {
     terminalBodyDigest: string | null;
     /** On `'deferred-seq'` routes: the sequence check still being committed (see TerminalAuthConfig). */
     terminalSeq: DeferredSeq | null;
+    /** On `'ordered-seq'` routes: resolves once the request's sequence check is durable; awaited before any answer. */
+    terminalSeqDurable: (() => Promise<void>) | null;
   }
   interface FastifyContextConfig {
     /**
@@ -32,9 +34,13 @@ declare module 'fastify' {
      * SQLite the handler runs while the check is being committed, and must (1) make its writes
      * depend on `request.terminalSeq.ticket` inside the same shared commit and (2) await
      * `request.terminalSeq.done` before answering; elsewhere it behaves as `true`. For hot routes
-     * (heartbeat): one fsync per request instead of two.
+     * (heartbeat): one fsync per request instead of two. `'ordered-seq'`: on SQLite the handler
+     * runs once the check is committed, before its log sync, and every answer (errors included)
+     * waits for that sync (`onSend`) — for routes that commit durably themselves before answering
+     * (the card transactions): the sync of their own commit, later in the same log, covers the
+     * check, so the request waits for one sync instead of two in turn. Elsewhere it behaves as `true`.
      */
-    terminalAuth?: boolean | 'deferred-seq';
+    terminalAuth?: boolean | 'deferred-seq' | 'ordered-seq';
   }
 }
 
@@ -104,7 +110,11 @@ export interface TerminalAuthDeps {
  * everything that tells a caller about a session's state (closed, expired, locked, replayed)
  * comes only after the MAC proved the caller holds the session key.
  */
-export async function verifyTerminalRequest(deps: TerminalAuthDeps, request: FastifyRequest, deferSeq = false): Promise<TerminalPrincipal> {
+export async function verifyTerminalRequest(
+  deps: TerminalAuthDeps,
+  request: FastifyRequest,
+  deferSeq: boolean | 'deferred' | 'ordered' = false,
+): Promise<TerminalPrincipal> {
   const h = readAuthHeaders(request);
   const nowUs = deps.now();
   if (Math.abs(nowUs / 1000 - h.timestamp) > MAX_CLOCK_SKEW_MS) throw new XiaoweiError('terminal_request_stale');
@@ -146,7 +156,14 @@ export async function verifyTerminalRequest(deps: TerminalAuthDeps, request: Fas
     if (!now || now.closed_at !== null) throw new XiaoweiError('terminal_session_closed');
     throw new XiaoweiError('terminal_request_replayed', undefined, { last_seq: toSafeInt(now.last_seq) });
   };
-  if (deferSeq && deps.store.sharesCommit) {
+  if (deferSeq === 'ordered' && deps.store.sharesCommit) {
+    // Committed, not yet durable: every answer to this request awaits `durable` first (onSend below).
+    const { value, durable } = await deps.store.advanceOrdered(h.sessionId, h.seq);
+    request.terminalSeqDurable = durable;
+    if (value !== 'ok') await refused();
+  } else if (deferSeq === 'ordered') {
+    if ((await deps.store.advance(h.sessionId, h.seq)) !== 'ok') await refused();
+  } else if (deferSeq && deps.store.sharesCommit) {
     const ticket: SeqTicket = { outcome: undefined, decided: Promise.resolve('refused') };
     ticket.decided = deps.store.advance(h.sessionId, h.seq, ticket);
     const done = ticket.decided.then((outcome) => (outcome === 'ok' ? undefined : refused()));
@@ -181,6 +198,7 @@ export function installTerminalAuth(app: FastifyInstance, deps: TerminalAuthDeps
   app.decorateRequest('terminal', null);
   app.decorateRequest('terminalBodyDigest', null);
   app.decorateRequest('terminalSeq', null);
+  app.decorateRequest('terminalSeqDurable', null);
 
   app.addHook('preParsing', async (request, _reply, payload) => {
     // GET and HEAD carry no body: their digest is that of zero bytes.
@@ -202,7 +220,18 @@ export function installTerminalAuth(app: FastifyInstance, deps: TerminalAuthDeps
   app.addHook('preValidation', async (request) => {
     const mode = request.routeOptions.config.terminalAuth;
     if (!mode) return;
-    request.terminal = await verifyTerminalRequest(deps, request, mode === 'deferred-seq');
+    request.terminal = await verifyTerminalRequest(deps, request, mode === 'deferred-seq' ? 'deferred' : mode === 'ordered-seq' ? 'ordered' : false);
+  });
+
+  // Nothing is answered before the request's sequence check is on disk ('ordered-seq' routes):
+  // usually the sync of the route's own later commit has covered it by now and this costs nothing.
+  app.addHook('onSend', async (request, _reply, payload) => {
+    const durable = request.terminalSeqDurable;
+    if (!durable) return payload;
+    // Cleared first: if the sync fails, the error answer passes through here again and goes out.
+    request.terminalSeqDurable = null;
+    await durable();
+    return payload;
   });
 }
 

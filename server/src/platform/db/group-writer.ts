@@ -73,9 +73,34 @@ class GroupWriter {
     });
   }
 
+  /** SQLite: the savepoint statements, prepared once on the raw handle (no query building per job). */
+  private savepoints: { begin: BetterSqlite3.Statement; release: BetterSqlite3.Statement; rollback: BetterSqlite3.Statement } | undefined;
+
   /** Each job in its own savepoint on `trx`. */
   private async runJobs(trx: AnyDb, group: readonly Waiting[]): Promise<Outcome[]> {
     const outcomes: Outcome[] = [];
+    const raw = this.raw;
+    if (raw) {
+      // The same connection as `trx` (SQLite has one); run synchronously, in the job's order.
+      const sp = (this.savepoints ??= {
+        begin: raw.prepare('savepoint engine_job'),
+        release: raw.prepare('release savepoint engine_job'),
+        rollback: raw.prepare('rollback to savepoint engine_job'),
+      });
+      for (const w of group) {
+        sp.begin.run();
+        try {
+          const value = await w.job(trx);
+          sp.release.run();
+          outcomes.push({ ok: true, value });
+        } catch (error) {
+          sp.rollback.run();
+          sp.release.run();
+          outcomes.push({ ok: false, error });
+        }
+      }
+      return outcomes;
+    }
     for (const w of group) {
       await sql`savepoint engine_job`.execute(trx);
       try {
@@ -105,6 +130,7 @@ class GroupWriter {
     // between the lowered pragma and its restoration.
     // The level cannot change inside a transaction: it is lowered before BEGIN and restored right
     // after COMMIT; meanwhile the open transaction keeps every other writer off the connection.
+    let mark = 0;
     const outcomes = await this.db.connection().execute(async (conn) => {
       const level = Number(raw.pragma('synchronous', { simple: true }));
       const restore = (): void => void raw.pragma(`synchronous = ${level}`);
@@ -118,6 +144,9 @@ class GroupWriter {
       try {
         const done = await this.runJobs(conn, group);
         raw.exec('COMMIT');
+        // Counted as unsynced at once: a sync that starts from here on covers this commit.
+        wal.wrote();
+        mark = wal.mark();
         return done;
       } catch (error) {
         if (raw.inTransaction) raw.exec('ROLLBACK');
@@ -126,7 +155,7 @@ class GroupWriter {
         restore();
       }
     });
-    return { outcomes, synced: this.durable ? wal.durable() : Promise.resolve() };
+    return { outcomes, synced: this.durable ? wal.durableUpTo(mark) : Promise.resolve() };
   }
 
   private async drain(): Promise<void> {
