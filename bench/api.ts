@@ -15,7 +15,9 @@
  * starts that server too, on a copy of the same database, and alternates runs between the two
  * (BENCH_API_ROUNDS rounds per connection count, default 3 when comparing); figures are medians
  * and the JSON line carries the other build's under `compare`. BENCH_API_NODE_ARGS passes node
- * options to the server(s), e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`.
+ * options to the server(s), e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`. Each server is warmed with
+ * BENCH_API_WARM_S seconds (5) of load at 64 connections first: with 2 s at 16 the first measured
+ * run still carried the JIT's warm-up (several times the CPU per transfer of the runs after it).
  */
 import autocannon from 'autocannon';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
@@ -40,6 +42,8 @@ const SECONDS = Number(process.env.BENCH_API_SECONDS ?? 10);
 const ACCOUNTS = Number(process.env.BENCH_API_ACCOUNTS ?? 1000);
 const COMPARE = process.env.BENCH_API_COMPARE;
 const ROUNDS = Number(process.env.BENCH_API_ROUNDS ?? (COMPARE ? 3 : 1));
+/** Seconds of load (64 connections) each server gets before any measured run: JIT and caches warm. */
+const WARM_SECONDS = Number(process.env.BENCH_API_WARM_S ?? 5);
 const MASTER_KEY = 'ab'.repeat(32);
 const PASSWORD = 'Bench-admin-2026';
 
@@ -217,7 +221,7 @@ async function main(): Promise<void> {
       fs.cpSync(dataDir, copy, { recursive: true });
       targets.push(await startTarget('compare', path.resolve(COMPARE), copy, secret));
     }
-    for (const t of targets) await run(t, 16, 2, `warm${t.label}`);
+    for (const t of targets) await run(t, 64, WARM_SECONDS, `warm${t.label}`);
     console.log(`load average before: ${loadAverage()}`);
     const figures = new Map<string, RunFigures[]>(targets.map((t) => [t.label, []]));
     for (const connections of [64, 256]) {

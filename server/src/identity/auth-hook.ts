@@ -44,11 +44,14 @@ export function installAuth(app: FastifyInstance, deps: SessionDeps, auditLog: A
 
   // The audit entry is stored before the reply leaves, so no acknowledged action goes unaudited.
   // A route that stored its entry with its own writes (`auditStored`) needs none here.
-  app.addHook('onSend', async (request, reply, payload) => {
-    if (request.auditStored) return payload;
-    const entry = auditEntryOf(request, reply.statusCode);
-    if (entry) await auditLog.write(entry);
-    return payload;
+  // A callback rather than a promise: most requests have nothing to write here.
+  app.addHook('onSend', (request, reply, payload, done) => {
+    const entry = request.auditStored ? undefined : auditEntryOf(request, reply.statusCode);
+    if (!entry) return done(null, payload);
+    auditLog.write(entry).then(
+      () => done(null, payload),
+      (error: unknown) => done(error as Error),
+    );
   });
 }
 

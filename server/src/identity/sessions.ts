@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { hash as digest, randomBytes } from 'node:crypto';
 import type BetterSqlite3 from 'better-sqlite3';
 import type { Kysely } from 'kysely';
 import { Secret, TOTP } from 'otpauth';
@@ -14,7 +14,8 @@ export const MAX_FAILED_LOGINS = 5;
 export const LOCK_MINUTES = 15;
 const ENROLMENT_TTL_MS = 10 * 60 * 1000;
 
-const hashToken = (token: string): string => createHash('sha256').update(token).digest('base64url');
+/** SHA-256 of a token, base64url (what the sessions table stores); one-shot, no Hash object per request. */
+const hashToken = (token: string): string => digest('sha256', token, 'base64url');
 
 function totpFor(secretBase32: string, label: string): TOTP {
   return new TOTP({ issuer: 'Xiaowei 小微云', label, algorithm: 'SHA1', digits: 6, period: 30, secret: Secret.fromBase32(secretBase32) });
@@ -125,7 +126,8 @@ export function currentTotp(secret: string): string {
 /**
  * SQLite only (one server process by design): how long a verified session is trusted without
  * reading it again, and only while no other connection (the CLI, another tool) has committed
- * anything (`PRAGMA data_version`). A log-out in this process takes effect at once, an expiry at
+ * anything (`PRAGMA data_version`, read once per turn of the event loop: such a commit counts from
+ * the next turn). A log-out in this process takes effect at once, an expiry at
  * once, a session deleted or a user disabled through this very connection by other code within
  * this time. On PostgreSQL, where several processes serve one database, every request reads the
  * session: a log-out through one process is refused by all the others at once.
@@ -142,7 +144,19 @@ interface Verified {
 }
 /** Sessions verified lately, by token hash, per database. */
 const verifiedByDb = new WeakMap<object, Map<string, Verified>>();
-const dataVersions = new WeakMap<BetterSqlite3.Database, BetterSqlite3.Statement>();
+
+/**
+ * `PRAGMA data_version` of a connection, read at most once per turn of the event loop: the
+ * statement costs about as much as the rest of a cached session check (it opens a read
+ * transaction), and under load one turn serves many requests. A commit by another connection is
+ * therefore seen from the next turn on (a few ms at most) instead of the next request.
+ */
+interface DataVersion {
+  statement: BetterSqlite3.Statement;
+  value: unknown;
+  fresh: boolean;
+}
+const dataVersions = new WeakMap<BetterSqlite3.Database, DataVersion>();
 
 function verifiedOf(db: object): Map<string, Verified> {
   let map = verifiedByDb.get(db);
@@ -151,9 +165,40 @@ function verifiedOf(db: object): Map<string, Verified> {
 }
 
 function dataVersion(sqlite: BetterSqlite3.Database): unknown {
-  let statement = dataVersions.get(sqlite);
-  if (!statement) dataVersions.set(sqlite, (statement = sqlite.prepare('pragma data_version').pluck()));
-  return statement.get();
+  let v = dataVersions.get(sqlite);
+  if (!v) dataVersions.set(sqlite, (v = { statement: sqlite.prepare('pragma data_version').pluck(), value: undefined, fresh: false }));
+  if (!v.fresh) {
+    v.value = v.statement.get();
+    v.fresh = true;
+    const stale = v;
+    setImmediate(() => {
+      stale.fresh = false;
+    });
+  }
+  return v.value;
+}
+
+/** What `cachedSession` answers when the session must be read from the database. */
+export const UNKNOWN_SESSION = Symbol('unknown session');
+
+/**
+ * The answer of `authenticate` when it needs no database read — SQLite, the session verified
+ * less than SESSION_RECHECK_MS ago and nothing committed by another connection since: its user,
+ * or undefined when it has expired. UNKNOWN_SESSION otherwise (PostgreSQL always). Synchronous,
+ * so the auth hook answers a warm session without a promise.
+ */
+export function cachedSession(deps: SessionDeps, token: string): UserRow | undefined | typeof UNKNOWN_SESSION {
+  const sqlite = deps.sqlite;
+  if (!sqlite) return UNKNOWN_SESSION;
+  const verified = verifiedOf(deps.db);
+  const hash = hashToken(token);
+  const hit = verified.get(hash);
+  if (!hit) return UNKNOWN_SESSION;
+  const now = Date.now();
+  if (now - hit.checked_at >= SESSION_RECHECK_MS || hit.data_version !== dataVersion(sqlite)) return UNKNOWN_SESSION;
+  if (hit.expires_at >= now) return hit.user;
+  verified.delete(hash);
+  return undefined;
 }
 
 /**
@@ -161,17 +206,13 @@ function dataVersion(sqlite: BetterSqlite3.Database): unknown {
  * request; on SQLite one per session and second at most (SESSION_RECHECK_MS).
  */
 export async function authenticate(deps: SessionDeps, token: string): Promise<UserRow | undefined> {
+  const cached = cachedSession(deps, token);
+  if (cached !== UNKNOWN_SESSION) return cached;
   const hash = hashToken(token);
   const now = Date.now();
   const sqlite = deps.sqlite;
   const verified = sqlite ? verifiedOf(deps.db) : undefined;
   const version = sqlite ? dataVersion(sqlite) : undefined;
-  const hit = verified?.get(hash);
-  if (hit && now - hit.checked_at < SESSION_RECHECK_MS && hit.data_version === version) {
-    if (hit.expires_at >= now) return hit.user;
-    verified!.delete(hash);
-    return undefined;
-  }
   const row = await deps.db
     .selectFrom('sessions as s')
     .innerJoin('users as u', 'u.id', 's.user_id')
