@@ -235,22 +235,7 @@ export function writeTlvChecked(data: unknown, site: Iso8583ErrorSite, out: Buff
     const len = value.length;
     if (len > 0xffff) throw new Iso8583Error('value_too_long', { ...site, subfield: tag });
     if (p + (t > 0xff ? 2 : 1) + (len < 0x80 ? 1 : len < 0x100 ? 2 : 3) + len > limit) return -1;
-    if (t > 0xff) {
-      out[p++] = (t >> 8) & 0xff;
-      out[p++] = t & 0xff;
-    } else out[p++] = t;
-    if (len < 0x80) out[p++] = len;
-    else if (len < 0x100) {
-      out[p++] = 0x81;
-      out[p++] = len;
-    } else {
-      out[p++] = 0x82;
-      out[p++] = len >> 8;
-      out[p++] = len & 0xff;
-    }
-    if (len < 16) for (let k = 0; k < len; k++) out[p + k] = value[k]!;
-    else out.set(value, p);
-    p += len;
+    p = writeItem(out, p, t, value);
   }
   return p;
 }
@@ -259,26 +244,29 @@ export function writeTlvChecked(data: unknown, site: Iso8583ErrorSite, out: Buff
 export function writeTlv(data: TlvData, out: Buffer, pos: number): number {
   let p = pos;
   for (let i = 0; i < data.length; i++) {
-    const value = data[i]!.value;
-    const t = checkedTags[i]!;
-    if (t > 0xff) {
-      out[p++] = (t >> 8) & 0xff;
-      out[p++] = t & 0xff;
-    } else out[p++] = t;
-    const len = value.length;
-    if (len < 0x80) out[p++] = len;
-    else if (len < 0x100) {
-      out[p++] = 0x81;
-      out[p++] = len;
-    } else {
-      out[p++] = 0x82;
-      out[p++] = len >> 8;
-      out[p++] = len & 0xff;
-    }
-    // Most EMV values are a few bytes: a loop beats TypedArray#set's call overhead there.
-    if (len < 16) for (let k = 0; k < len; k++) out[p + k] = value[k]!;
-    else out.set(value, p);
-    p += len;
+    p = writeItem(out, p, checkedTags[i]!, data[i]!.value);
   }
   return p;
+}
+
+/** Writes one data object (tag, BER length, value) at `p`, room already checked; returns the new position. */
+function writeItem(out: Buffer, p: number, t: number, value: Uint8Array): number {
+  if (t > 0xff) {
+    out[p++] = (t >> 8) & 0xff;
+    out[p++] = t & 0xff;
+  } else out[p++] = t;
+  const len = value.length;
+  if (len < 0x80) out[p++] = len;
+  else if (len < 0x100) {
+    out[p++] = 0x81;
+    out[p++] = len;
+  } else {
+    out[p++] = 0x82;
+    out[p++] = len >> 8;
+    out[p++] = len & 0xff;
+  }
+  // Most EMV values are a few bytes: a loop beats TypedArray#set's call overhead there.
+  if (len < 16) for (let k = 0; k < len; k++) out[p + k] = value[k]!;
+  else out.set(value, p);
+  return p + len;
 }
