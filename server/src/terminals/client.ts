@@ -319,9 +319,9 @@ export class TerminalClient {
   /** Server clock minus ours (ms), learnt at activation and sign-on. */
   private offsetMs = 0;
   /**
-   * The last sign-on timestamp this client signed. The server refuses a sign-on not later than the
-   * terminal's previous one (a replayed sign-on), and a re-learnt offset — a slow answer, a clock
-   * stepped back — can move `now()` backwards, so sign-on timestamps only ever go forward.
+   * The timestamp of the last sign-on the server accepted (or may have: no answer came). It refuses
+   * a sign-on not later than the terminal's previous one (a replay), and a re-learnt offset — a
+   * slow answer, a clock stepped back — can move `now()` backwards, so sign-ons only go forward.
    */
   private lastSignOnAt = 0;
   private turn: Promise<void> = Promise.resolve();
@@ -380,10 +380,18 @@ export class TerminalClient {
     const ephemeralPublicKey = toBase64Url(new Uint8Array(await s.exportKey('raw', ephemeral.publicKey)));
     const attempt = async (): Promise<SignOnReply> => {
       const timestamp = Math.max(this.now(), this.lastSignOnAt + 1);
-      this.lastSignOnAt = timestamp;
       const signature = new Uint8Array(await s.sign({ name: 'Ed25519' }, device.keyPair.privateKey, bytes(utf8(signOnString(terminalId, timestamp, ephemeralPublicKey)))));
       const sentAt = this.clock();
-      const reply = await this.postJson<SignOnReply>('/api/v1/terminal/sign-on', { terminalId, timestamp, ephemeralPublicKey, signature: toBase64Url(signature) });
+      let reply: SignOnReply;
+      try {
+        reply = await this.postJson<SignOnReply>('/api/v1/terminal/sign-on', { terminalId, timestamp, ephemeralPublicKey, signature: toBase64Url(signature) });
+      } catch (error) {
+        // Refused (stale, replayed…): the server kept nothing, so the timestamp may be used again
+        // corrected. No answer at all: it may have been accepted, so the next one must be later.
+        if (!(error instanceof TerminalApiError)) this.lastSignOnAt = timestamp;
+        throw error;
+      }
+      this.lastSignOnAt = timestamp;
       this.learnTime(reply.serverTime, sentAt);
       return reply;
     };

@@ -240,6 +240,28 @@ describe.each(DIALECTS)('terminal protocol on %s', (dialect) => {
     expect(await client.echo()).toMatchObject({ terminalId: id });
   });
 
+  it('a terminal whose clock is two hours fast adopts the server time from the refusal and signs on', async () => {
+    const { id, serial } = await newTerminal(merchantA);
+    const client = new TerminalClient({ baseUrl: base, now: () => Date.now() + 7_200_000 });
+    await client.activate(await issueCode(id), serial, await generateDeviceKey());
+    // A client restored from storage has learnt nothing yet: its first sign-on is stale, its retry corrected.
+    const fresh = new TerminalClient({ baseUrl: base, now: () => Date.now() + 7_200_000 });
+    const session = await fresh.signOn((client as unknown as { device: DeviceKey }).device, id);
+    expect(session.terminalId).toBe(id);
+    expect(await fresh.echo()).toMatchObject({ terminalId: id });
+  });
+
+  it('numbers batches in the order sign-ons are accepted, whatever clock reading each request took', async () => {
+    const { client } = await readyTerminal(merchantA);
+    const first = client.session!;
+    // As if another process, its request read a few seconds later, had opened this session.
+    await db.updateTable('terminal_sessions').set({ opened_at: Date.now() * 1000 + 5_000_000 }).where('id', '=', first.sessionId).execute();
+    const second = await client.signOn();
+    const third = await client.signOn();
+    expect(Number(second.batchNo)).toBe(Number(first.batchNo) + 1);
+    expect(Number(third.batchNo)).toBe(Number(second.batchNo) + 1);
+  });
+
   it('refuses a locked terminal, and serves it again once unlocked', async () => {
     const { client, id } = await readyTerminal(merchantA);
     expect((await staff('POST', `/terminals/${id}/lock`, { reason: 'lost' })).status).toBe(200);

@@ -32,7 +32,7 @@ export interface SessionItem {
   keys: { pin_key: string; pin_kcv: string; mac_key: string; mac_kcv: string; data_key: string; data_kcv: string; lmk_version: number };
 }
 
-export type SessionOutcome = { batchNo: number } | { error: ErrorCode };
+export type SessionOutcome = { batchNo: number; openedAt: number } | { error: ErrorCode };
 
 type SessionRow = ProtocolTables['terminal_sessions'];
 
@@ -64,6 +64,7 @@ export function unusable(status: string, devicePublicKey: string | null): ErrorC
 interface Last {
   batch_no: number;
   signed_at: number;
+  opened_at: number;
 }
 
 /** Decides one sign-on against the terminal's state and last session; moves `last` on when accepted. */
@@ -76,11 +77,15 @@ function decide(item: SessionItem, terminal: { status: string; device_public_key
   const previous = last.get(item.terminalId);
   if (previous && previous.signed_at >= item.signedAt) return { error: 'terminal_request_replayed' };
   const batchNo = previous ? (previous.batch_no % MAX_BATCH_NO) + 1 : 1;
-  last.set(item.terminalId, { batch_no: batchNo, signed_at: item.signedAt });
-  return { batchNo };
+  // The terminal's last session is the one opened last: opened_at must follow the order sign-ons
+  // are accepted in, which a request's own clock reading does not (it was taken before its
+  // signature check, and another process or an earlier item of this group may have gone first).
+  const openedAt = previous ? Math.max(item.nowUs, previous.opened_at + 1) : item.nowUs;
+  last.set(item.terminalId, { batch_no: batchNo, signed_at: item.signedAt, opened_at: openedAt });
+  return { batchNo, openedAt };
 }
 
-function sessionRow(item: SessionItem, batchNo: number, closedAt: number | null): SessionRow {
+function sessionRow(item: SessionItem, batchNo: number, openedAt: number, closedAt: number | null): SessionRow {
   return {
     id: item.sessionId,
     terminal_id: item.terminalId,
@@ -88,7 +93,7 @@ function sessionRow(item: SessionItem, batchNo: number, closedAt: number | null)
     batch_no: batchNo,
     last_seq: 0,
     signed_at: item.signedAt,
-    opened_at: item.nowUs,
+    opened_at: openedAt,
     expires_at: item.expiresAt,
     closed_at: closedAt,
   };
@@ -123,7 +128,7 @@ export function createSignOnBatch(database: Database, writer: SqliteWriter | und
 /** Inside the shared writer's transaction (one writer: sign-ons of a terminal cannot interleave). */
 function sqliteSessions(db: BetterSqlite3.Database): (items: SessionItem[]) => SessionOutcome[] {
   const terminal = db.prepare('select status, device_public_key from terminals where id = ?');
-  const previous = db.prepare('select batch_no, signed_at from terminal_sessions where terminal_id = ? order by opened_at desc limit 1');
+  const previous = db.prepare('select batch_no, signed_at, opened_at from terminal_sessions where terminal_id = ? order by opened_at desc limit 1');
   const closeOperators = db.prepare('update terminal_operator_sessions set closed_at = ? where terminal_id = ? and closed_at is null');
   const closeSessions = db.prepare('update terminal_sessions set closed_at = ? where terminal_id = ? and closed_at is null');
   const insert = db.prepare(
@@ -133,13 +138,13 @@ function sqliteSessions(db: BetterSqlite3.Database): (items: SessionItem[]) => S
   return (items) =>
     items.map((item) => {
       const last = new Map<string, Last>();
-      const p = previous.get(item.terminalId) as { batch_no: number | bigint; signed_at: number | bigint } | undefined;
-      if (p) last.set(item.terminalId, { batch_no: Number(p.batch_no), signed_at: Number(p.signed_at) });
+      const p = previous.get(item.terminalId) as { batch_no: number | bigint; signed_at: number | bigint; opened_at: number | bigint } | undefined;
+      if (p) last.set(item.terminalId, { batch_no: Number(p.batch_no), signed_at: Number(p.signed_at), opened_at: Number(p.opened_at) });
       const outcome = decide(item, terminal.get(item.terminalId) as { status: string; device_public_key: string | null } | undefined, last);
       if ('error' in outcome) return outcome;
       closeOperators.run(item.nowUs, item.terminalId);
       closeSessions.run(item.nowUs, item.terminalId);
-      insert.run(sessionRow(item, outcome.batchNo, null));
+      insert.run(sessionRow(item, outcome.batchNo, outcome.openedAt, null));
       return outcome;
     });
 }
@@ -164,21 +169,21 @@ function pgSessions(pool: pg.Pool): (items: SessionItem[]) => Promise<SessionOut
       );
       // Read after the lock, in a statement of its own, so it sees every sign-on committed before.
       const previous = await client.query<Last & { terminal_id: string }>(
-        'select distinct on (terminal_id) terminal_id, batch_no, signed_at from terminal_sessions where terminal_id = any($1::text[]) order by terminal_id, opened_at desc',
+        'select distinct on (terminal_id) terminal_id, batch_no, signed_at, opened_at from terminal_sessions where terminal_id = any($1::text[]) order by terminal_id, opened_at desc',
         [ids],
       );
       const terminals = new Map(locked.rows.map((r) => [r.id, r]));
-      const last = new Map(previous.rows.map((r) => [r.terminal_id, { batch_no: r.batch_no, signed_at: r.signed_at }]));
+      const last = new Map(previous.rows.map((r) => [r.terminal_id, { batch_no: r.batch_no, signed_at: Number(r.signed_at), opened_at: Number(r.opened_at) }]));
       const outcomes = items.map((item) => decide(item, terminals.get(item.terminalId), last));
       const accepted = items.flatMap((item, i) => {
         const o = outcomes[i]!;
-        return 'error' in o ? [] : [{ item, batchNo: o.batchNo }];
+        return 'error' in o ? [] : [{ item, batchNo: o.batchNo, openedAt: o.openedAt }];
       });
       if (accepted.length > 0) {
         // Two sign-ons of one terminal in this group: the later one closes the earlier's session.
-        const rows = accepted.map(({ item, batchNo }, k) => {
+        const rows = accepted.map(({ item, batchNo, openedAt }, k) => {
           const later = accepted.slice(k + 1).find((a) => a.item.terminalId === item.terminalId);
-          return sessionRow(item, batchNo, later ? later.item.nowUs : null);
+          return sessionRow(item, batchNo, openedAt, later ? later.openedAt : null);
         });
         const firstNow = new Map<string, number>();
         for (const { item } of accepted) if (!firstNow.has(item.terminalId)) firstNow.set(item.terminalId, item.nowUs);

@@ -159,7 +159,7 @@ async function storeAlone(deps: SignOnDeps, input: SignOnInput, verifiedKey: str
     if (current.device_public_key !== verifiedKey) throw new XiaoweiError('terminal_signature_invalid');
     const previous = await trx
       .selectFrom('terminal_sessions')
-      .select(['batch_no', 'signed_at'])
+      .select(['batch_no', 'signed_at', 'opened_at'])
       .where('terminal_id', '=', input.terminalId)
       .orderBy('opened_at', 'desc')
       .limit(1)
@@ -176,7 +176,8 @@ async function storeAlone(deps: SignOnDeps, input: SignOnInput, verifiedKey: str
         batch_no: next,
         last_seq: 0,
         signed_at: input.timestamp,
-        opened_at: nowUs,
+        // After the previous session's, so "the last session" stays the one accepted last (sign-on-batch.ts).
+        opened_at: previous ? Math.max(nowUs, toSafeInt(previous.opened_at) + 1) : nowUs,
         expires_at: expiresAt,
         closed_at: null,
       })
