@@ -225,13 +225,16 @@ export function installTerminalAuth(app: FastifyInstance, deps: TerminalAuthDeps
 
   // Nothing is answered before the request's sequence check is on disk ('ordered-seq' routes):
   // usually the sync of the route's own later commit has covered it by now and this costs nothing.
-  app.addHook('onSend', async (request, _reply, payload) => {
+  // A callback hook: it runs on every request of the server, and most have nothing to wait for.
+  app.addHook('onSend', (request, _reply, payload, done) => {
     const durable = request.terminalSeqDurable;
-    if (!durable) return payload;
+    if (!durable) return done(null, payload);
     // Cleared first: if the sync fails, the error answer passes through here again and goes out.
     request.terminalSeqDurable = null;
-    await durable();
-    return payload;
+    durable().then(
+      () => done(null, payload),
+      (error: Error) => done(error),
+    );
   });
 }
 
