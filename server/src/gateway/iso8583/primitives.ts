@@ -157,64 +157,20 @@ const NIBBLES2: readonly string[] = Array.from({ length: 256 }, (_, b) => fc(0x3
 const NIBBLE1: readonly string[] = Array.from({ length: 16 }, (_, d) => fc(0x30 + d));
 
 /**
- * The nibbles of buf[i, i + bytes) as characters 0x30 + nibble, two per byte. Short values are
- * built with String.fromCharCode and explicit arguments (8 characters a call), which costs about
- * a third of a native Buffer#toString; long ones go through one toString of the scratch area.
- */
-function nibbleChars(buf: Buffer, i: number, bytes: number): string {
-  if (bytes > 16) {
-    for (let k = 0; k < bytes; k++) {
-      const b = buf[i + k]!;
-      SCRATCH[2 * k] = 0x30 + (b >> 4);
-      SCRATCH[2 * k + 1] = 0x30 + (b & 0x0f);
-    }
-    return SCRATCH.toString('latin1', 0, 2 * bytes);
-  }
-  let s = '';
-  for (; bytes >= 4; bytes -= 4, i += 4) {
-    const a = buf[i]!;
-    const b = buf[i + 1]!;
-    const c = buf[i + 2]!;
-    const d = buf[i + 3]!;
-    s += fc(
-      0x30 + (a >> 4),
-      0x30 + (a & 15),
-      0x30 + (b >> 4),
-      0x30 + (b & 15),
-      0x30 + (c >> 4),
-      0x30 + (c & 15),
-      0x30 + (d >> 4),
-      0x30 + (d & 15),
-    );
-  }
-  switch (bytes) {
-    case 1:
-      return s + NIBBLES2[buf[i]!]!;
-    case 2: {
-      const a = buf[i]!;
-      const b = buf[i + 1]!;
-      return s + fc(0x30 + (a >> 4), 0x30 + (a & 15), 0x30 + (b >> 4), 0x30 + (b & 15));
-    }
-    case 3: {
-      const a = buf[i]!;
-      const b = buf[i + 1]!;
-      const c = buf[i + 2]!;
-      return s + fc(0x30 + (a >> 4), 0x30 + (a & 15), 0x30 + (b >> 4), 0x30 + (b & 15), 0x30 + (c >> 4), 0x30 + (c & 15));
-    }
-    default:
-      return s;
-  }
-}
-
-/**
  * `units` nibbles from buf at `start` as characters 0x30 + nibble: the pad nibble of an odd count
  * is the first one (right-justified) or the last one (left-justified) and is skipped.
  */
 function nibbleString(buf: Buffer, start: number, units: number, left: boolean): string {
-  const half = units >> 1;
-  if ((units & 1) === 0) return nibbleChars(buf, start, half);
-  if (left) return nibbleChars(buf, start, half) + NIBBLE1[buf[start + half]! >> 4]!;
-  return NIBBLE1[buf[start]! & 0x0f]! + nibbleChars(buf, start + 1, half);
+  if (units > 32) {
+    // Long values (track 3, field 48): one native conversion of the scratch area.
+    const q0 = units & 1 && !left ? 1 : 0;
+    for (let k = 0, q = q0; k < units; k++, q++) {
+      const b = buf[start + (q >> 1)]!;
+      SCRATCH[k] = 0x30 + (q & 1 ? b & 0x0f : b >> 4);
+    }
+    return SCRATCH.toString('latin1', 0, units);
+  }
+  return nibblesAt(buf, start, units & 1 && !left ? 1 : 0, units);
 }
 
 /**
@@ -222,6 +178,15 @@ function nibbleString(buf: Buffer, start: number, units: number, left: boolean):
  * non-digit nibble instead. The pad nibble of an odd count is skipped, whatever its value.
  */
 export function readBcdDigits(buf: Buffer, start: number, units: number, left: boolean): string | number {
+  const bad = badBcdIn(buf, start, units, left);
+  return bad >= 0 ? bad : nibbleString(buf, start, units, left);
+}
+
+/**
+ * Offset of the first byte of `units` BCD digits at `start` with a digit nibble above 9, or -1.
+ * The pad nibble of an odd count is not checked.
+ */
+export function badBcdIn(buf: Buffer, start: number, units: number, left: boolean): number {
   const odd = units & 1;
   let i = start;
   if (odd && !left) {
@@ -231,36 +196,59 @@ export function readBcdDigits(buf: Buffer, start: number, units: number, left: b
   const stop = start + (units >> 1) + (odd && !left ? 1 : 0);
   for (; i < stop; i++) if (BCD_OK[buf[i]!] !== 1) return i;
   if (odd && left && buf[i]! >> 4 > 9) return i;
-  return nibbleString(buf, start, units, left);
+  return -1;
+}
+
+/**
+ * `count` nibbles from nibble `q` of the bytes at `start` (high nibble first) as characters
+ * 0x30 + nibble: one positional sub-field of a BCD field, read straight from the message without
+ * the whole field's string. One or two aligned digits come from the tables (no allocation).
+ */
+export function nibblesAt(buf: Buffer, start: number, q: number, count: number): string {
+  if (count === 1) {
+    const b = buf[start + (q >> 1)]!;
+    return NIBBLE1[q & 1 ? b & 0x0f : b >> 4]!;
+  }
+  if (count === 2 && (q & 1) === 0) return NIBBLES2[buf[start + (q >> 1)]!]!;
+  for (let k = 0; k < count; k++, q++) {
+    const b = buf[start + (q >> 1)]!;
+    SCRATCH[k] = 0x30 + (q & 1 ? b & 0x0f : b >> 4);
+  }
+  return latin1(SCRATCH, 0, count);
 }
 
 /** buf[start, end) as a string of the same char codes (callers have checked the bytes). */
 export function latin1(buf: Buffer, start: number, end: number): string {
-  let n = end - start;
-  if (n > 32) return buf.toString('latin1', start, end);
-  // Short values (ids, codes, sub-fields): String.fromCharCode with explicit arguments, 8 a call.
-  let s = '';
-  let p = start;
-  for (; n >= 8; n -= 8, p += 8) {
-    s += fc(buf[p]!, buf[p + 1]!, buf[p + 2]!, buf[p + 3]!, buf[p + 4]!, buf[p + 5]!, buf[p + 6]!, buf[p + 7]!);
-  }
+  const n = end - start;
+  if (n > 20) return n > 32 ? buf.toString('latin1', start, end) : latin1(buf, start, start + 16) + latin1(buf, start + 16, end);
+  // Short values (ids, codes, digits, sub-fields): one String.fromCharCode call with explicit
+  // arguments gives one flat string — no concatenation, no cons string (values of 13 characters
+  // or more built by `+` are cons strings of several objects).
+  const p = start;
+  // prettier-ignore
   switch (n) {
-    case 0:
-      return s;
-    case 1:
-      return s + fc(buf[p]!);
-    case 2:
-      return s + fc(buf[p]!, buf[p + 1]!);
-    case 3:
-      return s + fc(buf[p]!, buf[p + 1]!, buf[p + 2]!);
-    case 4:
-      return s + fc(buf[p]!, buf[p + 1]!, buf[p + 2]!, buf[p + 3]!);
-    case 5:
-      return s + fc(buf[p]!, buf[p + 1]!, buf[p + 2]!, buf[p + 3]!, buf[p + 4]!);
-    case 6:
-      return s + fc(buf[p]!, buf[p + 1]!, buf[p + 2]!, buf[p + 3]!, buf[p + 4]!, buf[p + 5]!);
+    case 1: return fc(buf[p]!);
+    case 2: return fc(buf[p]!, buf[p + 1]!);
+    case 3: return fc(buf[p]!, buf[p + 1]!, buf[p + 2]!);
+    case 4: return fc(buf[p]!, buf[p + 1]!, buf[p + 2]!, buf[p + 3]!);
+    case 5: return fc(buf[p]!, buf[p + 1]!, buf[p + 2]!, buf[p + 3]!, buf[p + 4]!);
+    case 6: return fc(buf[p]!, buf[p + 1]!, buf[p + 2]!, buf[p + 3]!, buf[p + 4]!, buf[p + 5]!);
+    case 7: return fc(buf[p]!, buf[p + 1]!, buf[p + 2]!, buf[p + 3]!, buf[p + 4]!, buf[p + 5]!, buf[p + 6]!);
+    case 8: return fc(buf[p]!, buf[p + 1]!, buf[p + 2]!, buf[p + 3]!, buf[p + 4]!, buf[p + 5]!, buf[p + 6]!, buf[p + 7]!);
+    case 9: return fc(buf[p]!, buf[p + 1]!, buf[p + 2]!, buf[p + 3]!, buf[p + 4]!, buf[p + 5]!, buf[p + 6]!, buf[p + 7]!, buf[p + 8]!);
+    case 10: return fc(buf[p]!, buf[p + 1]!, buf[p + 2]!, buf[p + 3]!, buf[p + 4]!, buf[p + 5]!, buf[p + 6]!, buf[p + 7]!, buf[p + 8]!, buf[p + 9]!);
+    case 11: return fc(buf[p]!, buf[p + 1]!, buf[p + 2]!, buf[p + 3]!, buf[p + 4]!, buf[p + 5]!, buf[p + 6]!, buf[p + 7]!, buf[p + 8]!, buf[p + 9]!, buf[p + 10]!);
+    case 12: return fc(buf[p]!, buf[p + 1]!, buf[p + 2]!, buf[p + 3]!, buf[p + 4]!, buf[p + 5]!, buf[p + 6]!, buf[p + 7]!, buf[p + 8]!, buf[p + 9]!, buf[p + 10]!, buf[p + 11]!);
+    case 13: return fc(buf[p]!, buf[p + 1]!, buf[p + 2]!, buf[p + 3]!, buf[p + 4]!, buf[p + 5]!, buf[p + 6]!, buf[p + 7]!, buf[p + 8]!, buf[p + 9]!, buf[p + 10]!, buf[p + 11]!, buf[p + 12]!);
+    case 14: return fc(buf[p]!, buf[p + 1]!, buf[p + 2]!, buf[p + 3]!, buf[p + 4]!, buf[p + 5]!, buf[p + 6]!, buf[p + 7]!, buf[p + 8]!, buf[p + 9]!, buf[p + 10]!, buf[p + 11]!, buf[p + 12]!, buf[p + 13]!);
+    case 15: return fc(buf[p]!, buf[p + 1]!, buf[p + 2]!, buf[p + 3]!, buf[p + 4]!, buf[p + 5]!, buf[p + 6]!, buf[p + 7]!, buf[p + 8]!, buf[p + 9]!, buf[p + 10]!, buf[p + 11]!, buf[p + 12]!, buf[p + 13]!, buf[p + 14]!);
+    case 16: return fc(buf[p]!, buf[p + 1]!, buf[p + 2]!, buf[p + 3]!, buf[p + 4]!, buf[p + 5]!, buf[p + 6]!, buf[p + 7]!, buf[p + 8]!, buf[p + 9]!, buf[p + 10]!, buf[p + 11]!, buf[p + 12]!, buf[p + 13]!, buf[p + 14]!, buf[p + 15]!);
+    case 17: return fc(buf[p]!, buf[p + 1]!, buf[p + 2]!, buf[p + 3]!, buf[p + 4]!, buf[p + 5]!, buf[p + 6]!, buf[p + 7]!, buf[p + 8]!, buf[p + 9]!, buf[p + 10]!, buf[p + 11]!, buf[p + 12]!, buf[p + 13]!, buf[p + 14]!, buf[p + 15]!, buf[p + 16]!);
+    case 18: return fc(buf[p]!, buf[p + 1]!, buf[p + 2]!, buf[p + 3]!, buf[p + 4]!, buf[p + 5]!, buf[p + 6]!, buf[p + 7]!, buf[p + 8]!, buf[p + 9]!, buf[p + 10]!, buf[p + 11]!, buf[p + 12]!, buf[p + 13]!, buf[p + 14]!, buf[p + 15]!, buf[p + 16]!, buf[p + 17]!);
+    case 19: return fc(buf[p]!, buf[p + 1]!, buf[p + 2]!, buf[p + 3]!, buf[p + 4]!, buf[p + 5]!, buf[p + 6]!, buf[p + 7]!, buf[p + 8]!, buf[p + 9]!, buf[p + 10]!, buf[p + 11]!, buf[p + 12]!, buf[p + 13]!, buf[p + 14]!, buf[p + 15]!, buf[p + 16]!, buf[p + 17]!, buf[p + 18]!);
+    case 20: return fc(buf[p]!, buf[p + 1]!, buf[p + 2]!, buf[p + 3]!, buf[p + 4]!, buf[p + 5]!, buf[p + 6]!, buf[p + 7]!, buf[p + 8]!, buf[p + 9]!, buf[p + 10]!, buf[p + 11]!, buf[p + 12]!, buf[p + 13]!, buf[p + 14]!, buf[p + 15]!, buf[p + 16]!, buf[p + 17]!, buf[p + 18]!, buf[p + 19]!);
     default:
-      return s + fc(buf[p]!, buf[p + 1]!, buf[p + 2]!, buf[p + 3]!, buf[p + 4]!, buf[p + 5]!, buf[p + 6]!);
+      return '';
   }
 }
 

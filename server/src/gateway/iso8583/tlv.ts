@@ -27,34 +27,38 @@ function walkTlv(buf: Buffer, start: number, end: number, site: Iso8583ErrorSite
   while (p < end) {
     const tagAt = p;
     const t0 = buf[p++]!;
-    let tag: string;
     if ((t0 & 0x1f) === 0x1f) {
       if (p >= end) throw tlvError(site, 'tag cut short', tagAt);
-      const t1 = buf[p++]!;
-      if (t1 & 0x80) throw tlvError(site, 'tags longer than 2 bytes are not supported', tagAt);
-      tag = TAG2[((t0 >> 5) << 7) | t1]!;
-    } else tag = HEX_BYTE[t0]!;
-    if (p >= end) throw tlvError(site, 'length missing', p, tag);
+      if (buf[p++]! & 0x80) throw tlvError(site, 'tags longer than 2 bytes are not supported', tagAt);
+    }
+    if (p >= end) throw tlvError(site, 'length missing', p, tagName(buf, tagAt));
     let len = buf[p++]!;
     if (len >= 0x80) {
       if (len === 0x81) {
-        if (p >= end) throw tlvError(site, 'length cut short', p, tag);
+        if (p >= end) throw tlvError(site, 'length cut short', p, tagName(buf, tagAt));
         len = buf[p++]!;
-        if (len < 0x80) throw tlvError(site, 'length not in its shortest form', p - 2, tag);
+        if (len < 0x80) throw tlvError(site, 'length not in its shortest form', p - 2, tagName(buf, tagAt));
       } else if (len === 0x82) {
-        if (p + 2 > end) throw tlvError(site, 'length cut short', p, tag);
+        if (p + 2 > end) throw tlvError(site, 'length cut short', p, tagName(buf, tagAt));
         len = (buf[p]! << 8) | buf[p + 1]!;
         p += 2;
-        if (len < 0x100) throw tlvError(site, 'length not in its shortest form', p - 3, tag);
+        if (len < 0x100) throw tlvError(site, 'length not in its shortest form', p - 3, tagName(buf, tagAt));
       } else {
-        throw tlvError(site, 'indefinite or over-long length', p - 1, tag);
+        throw tlvError(site, 'indefinite or over-long length', p - 1, tagName(buf, tagAt));
       }
     }
-    if (p + len > end) throw tlvError(site, 'value runs past the field', p, tag);
+    if (p + len > end) throw tlvError(site, 'value runs past the field', p, tagName(buf, tagAt));
+    // Only a list being opened needs the tag as a string; the check alone (unpack) does not.
     // Buffer.from(arrayBuffer, offset, length) is a view like subarray, at two thirds of the cost.
-    if (out !== undefined) out.push({ tag, value: Buffer.from(memory, base + p, len) });
+    if (out !== undefined) out.push({ tag: tagName(buf, tagAt), value: Buffer.from(memory, base + p, len) });
     p += len;
   }
+}
+
+/** The tag (checked: one byte, or two with a second byte below 0x80) at `at` as upper-case hex. */
+function tagName(buf: Buffer, at: number): string {
+  const t0 = buf[at]!;
+  return (t0 & 0x1f) === 0x1f ? TAG2[((t0 >> 5) << 7) | buf[at + 1]!]! : HEX_BYTE[t0]!;
 }
 
 // ------------------------------------------------------------------------------------------------
