@@ -64,12 +64,9 @@ export class PgLedgerStore implements LedgerStore {
       for (const r of pendings.rows as Row[]) state.pendings.set(r.id as string, pendingFromRow(r));
     }
     const transferIds = joined(ids.transfers);
-    const existing = await client.query(`select * from ledger_transfers where id = any(string_to_array($1, ','))`, [transferIds]);
+    const existing = await client.query(byIdProbe('*', 'ledger_transfers'), [transferIds]);
     for (const r of existing.rows as Row[]) state.existing.set(r.id as string, transferFromRow(r));
-    const rejections = await client.query(
-      `select id, result, fingerprint from ledger_rejections where id = any(string_to_array($1, ','))`,
-      [transferIds],
-    );
+    const rejections = await client.query(byIdProbe('id, result, fingerprint', 'ledger_rejections'), [transferIds]);
     for (const r of rejections.rows as Row[]) state.rejections.set(r.id as string, { result: r.result as string, fingerprint: r.fingerprint as string });
     return state;
   }
@@ -169,6 +166,18 @@ export class PgLedgerStore implements LedgerStore {
   }
 
   close(): void {}
+}
+
+/**
+ * The rows of `table` whose id is in the comma-joined $1, one primary-key probe per id. Written as
+ * `id = any(…)` (or a plain join), the planner estimates thousands of random index reads as dearer
+ * than reading the whole table and picks a (parallel) sequential scan: for the journal that is a
+ * scan of every transfer ever made in every commit, 55–130 ms at 640,000 transfers against ~9 ms
+ * for 8,000 probes. The `offset 0` keeps the subquery from being flattened into a hash join.
+ */
+export function byIdProbe(columns: string, table: 'ledger_transfers' | 'ledger_rejections'): string {
+  return `select t.* from unnest(string_to_array($1, ',')) as v(id)
+    cross join lateral (select ${columns} from ${table} where id = v.id offset 0) t`;
 }
 
 /**
