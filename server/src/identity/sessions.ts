@@ -188,10 +188,12 @@ export const UNKNOWN_SESSION = Symbol('unknown session');
  * so the auth hook answers a warm session without a promise.
  */
 export function cachedSession(deps: SessionDeps, token: string): UserRow | undefined | typeof UNKNOWN_SESSION {
-  const sqlite = deps.sqlite;
-  if (!sqlite) return UNKNOWN_SESSION;
+  return deps.sqlite ? cachedByHash(deps, deps.sqlite, hashToken(token)) : UNKNOWN_SESSION;
+}
+
+/** `cachedSession` for a token already hashed. */
+function cachedByHash(deps: SessionDeps, sqlite: BetterSqlite3.Database, hash: string): UserRow | undefined | typeof UNKNOWN_SESSION {
   const verified = verifiedOf(deps.db);
-  const hash = hashToken(token);
   const hit = verified.get(hash);
   if (!hit) return UNKNOWN_SESSION;
   const now = Date.now();
@@ -206,11 +208,12 @@ export function cachedSession(deps: SessionDeps, token: string): UserRow | undef
  * request; on SQLite one per session and second at most (SESSION_RECHECK_MS).
  */
 export async function authenticate(deps: SessionDeps, token: string): Promise<UserRow | undefined> {
-  const cached = cachedSession(deps, token);
-  if (cached !== UNKNOWN_SESSION) return cached;
+  // Hashed once: the cache and, on a miss, the read both look the session up by its hash.
   const hash = hashToken(token);
-  const now = Date.now();
   const sqlite = deps.sqlite;
+  const cached = sqlite ? cachedByHash(deps, sqlite, hash) : UNKNOWN_SESSION;
+  if (cached !== UNKNOWN_SESSION) return cached;
+  const now = Date.now();
   const verified = sqlite ? verifiedOf(deps.db) : undefined;
   const version = sqlite ? dataVersion(sqlite) : undefined;
   const row = await deps.db

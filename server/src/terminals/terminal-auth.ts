@@ -1,6 +1,12 @@
 import { createHash } from 'node:crypto';
 import { Transform } from 'node:stream';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type {
+  FastifyInstance,
+  FastifyRequest,
+  onSendHookHandler,
+  preParsingAsyncHookHandler,
+  preValidationAsyncHookHandler,
+} from 'fastify';
 import type { Kysely } from 'kysely';
 import type { CryptoService, KeyHandle } from '../crypto/service.js';
 import { XiaoweiError } from '../platform/errors.js';
@@ -188,11 +194,14 @@ export async function verifyTerminalRequest(
 }
 
 /**
- * Installs request MAC verification for every route that sets `config.terminalAuth: true`, in
- * whichever plugin it lives (payments routes use it too). The body digest is computed while the
- * body streams in (`preParsing`), so the normal JSON parser and body limit stay in force and no
- * copy of the raw body is kept; verification runs before schema validation (`preValidation`), so
- * an unauthenticated caller learns nothing from validation errors.
+ * Installs request MAC verification for every route that sets `config.terminalAuth`, in whichever
+ * plugin it lives (payments routes use it too); call it before those routes are registered. The
+ * hooks are the routes' own (added as each route is registered), so no other request runs them —
+ * POST /transfers and the rest of the API pay nothing for the terminal protocol. The body digest
+ * is computed while the body streams in (`preParsing`), so the normal JSON parser and body limit
+ * stay in force and no copy of the raw body is kept; verification runs before schema validation
+ * and before any preValidation of the route's own (`preValidation`), so an unauthenticated caller
+ * learns nothing from validation errors.
  */
 export function installTerminalAuth(app: FastifyInstance, deps: TerminalAuthDeps): void {
   app.decorateRequest('terminal', null);
@@ -200,9 +209,9 @@ export function installTerminalAuth(app: FastifyInstance, deps: TerminalAuthDeps
   app.decorateRequest('terminalSeq', null);
   app.decorateRequest('terminalSeqDurable', null);
 
-  app.addHook('preParsing', async (request, _reply, payload) => {
+  const digestBody: preParsingAsyncHookHandler = async (request, _reply, payload) => {
     // GET and HEAD carry no body: their digest is that of zero bytes.
-    if (!request.routeOptions.config.terminalAuth || request.method === 'GET' || request.method === 'HEAD') return payload;
+    if (request.method === 'GET' || request.method === 'HEAD') return payload;
     const hash = createHash('sha256');
     const tee = new Transform({
       transform(chunk: Buffer, _encoding, done) {
@@ -215,18 +224,11 @@ export function installTerminalAuth(app: FastifyInstance, deps: TerminalAuthDeps
       },
     });
     return payload.pipe(tee);
-  });
-
-  app.addHook('preValidation', async (request) => {
-    const mode = request.routeOptions.config.terminalAuth;
-    if (!mode) return;
-    request.terminal = await verifyTerminalRequest(deps, request, mode === 'deferred-seq' ? 'deferred' : mode === 'ordered-seq' ? 'ordered' : false);
-  });
+  };
 
   // Nothing is answered before the request's sequence check is on disk ('ordered-seq' routes):
   // usually the sync of the route's own later commit has covered it by now and this costs nothing.
-  // A callback hook: it runs on every request of the server, and most have nothing to wait for.
-  app.addHook('onSend', (request, _reply, payload, done) => {
+  const awaitDurable: onSendHookHandler = (request, _reply, payload, done) => {
     const durable = request.terminalSeqDurable;
     if (!durable) return done(null, payload);
     // Cleared first: if the sync fails, the error answer passes through here again and goes out.
@@ -235,7 +237,25 @@ export function installTerminalAuth(app: FastifyInstance, deps: TerminalAuthDeps
       () => done(null, payload),
       (error: Error) => done(error),
     );
+  };
+
+  app.addHook('onRoute', (route) => {
+    const mode = route.config?.terminalAuth;
+    if (!mode) return;
+    const deferSeq = mode === 'deferred-seq' ? 'deferred' : mode === 'ordered-seq' ? 'ordered' : false;
+    const verify: preValidationAsyncHookHandler = async (request) => {
+      request.terminal = await verifyTerminalRequest(deps, request, deferSeq);
+    };
+    route.preParsing = [digestBody, ...hooksOf(route.preParsing)];
+    route.preValidation = [verify, ...hooksOf(route.preValidation)];
+    if (mode === 'ordered-seq') route.onSend = [...hooksOf(route.onSend), awaitDurable];
   });
+}
+
+/** A route option's hooks (none, one, or several) as a list. */
+function hooksOf<T>(hooks: T | T[] | undefined): T[] {
+  if (hooks === undefined) return [];
+  return Array.isArray(hooks) ? hooks : [hooks];
 }
 
 /** The verified terminal of a terminal route. */
