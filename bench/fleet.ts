@@ -169,6 +169,7 @@ interface SimEvent {
   error?: string;
   detail?: string;
   steps?: number[];
+  errorCodes?: Record<string, number>;
 }
 
 async function main(): Promise<void> {
@@ -240,7 +241,12 @@ async function main(): Promise<void> {
         children.push(child);
         readline.createInterface({ input: child.stdout }).on('line', (line) => {
           if (!line.startsWith('{')) return;
-          const event = JSON.parse(line) as SimEvent;
+          let event: SimEvent;
+          try {
+            event = JSON.parse(line) as SimEvent;
+          } catch {
+            return; // a line cut short when the simulator is stopped at the end
+          }
           if (event.type === 'progress') {
             progress[i] = event.activated ?? 0;
             const total = progress.reduce((a, b) => a + b, 0);
@@ -298,6 +304,8 @@ async function main(): Promise<void> {
     const hbIdle = events.filter((e) => inWindow(e, idleStart, idleEnd)).flatMap((e) => e.ms ?? []);
     const hbAll = events.filter((e) => inWindow(e, idleStart, Infinity)).flatMap((e) => e.ms ?? []);
     const hbErrors = Math.max(0, ...events.filter((e) => e.type === 'hb').map((e) => e.errors ?? 0));
+    const lastCodes = events.filter((e) => e.type === 'hb' && e.errorCodes).at(-1)?.errorCodes;
+    if (hbErrors > 0 && lastCodes) log(`heartbeat errors by code (one simulator): ${JSON.stringify(lastCodes)}`);
     const figures = {
       fleet_requested: TERMINALS,
       fleet_terminals: activated,
@@ -329,7 +337,9 @@ async function main(): Promise<void> {
     console.log(JSON.stringify(figures));
   } finally {
     for (const c of children.reverse()) c.kill('SIGTERM');
-    await new Promise((r) => setTimeout(r, 1500));
+    // A process writing its CPU profile needs longer than 1.5 s to exit.
+    const exited = (c: ChildProcess): Promise<unknown> => (c.exitCode !== null ? Promise.resolve() : new Promise((r) => c.once('exit', r)));
+    await Promise.race([Promise.all(children.map(exited)), new Promise((r) => setTimeout(r, PROFILE_DIR ? 30_000 : 1500))]);
     for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
     await adminSql(`drop database if exists ${DB_NAME} with (force)`).catch(() => undefined);
     fs.rmSync(dataDir, { recursive: true, force: true });

@@ -76,7 +76,7 @@ export async function runSimulateTerminals(opts: SimulateOptions): Promise<void>
   const flush = setInterval(() => {
     const ms = simulator.heartbeatMs.drain();
     if (opts.jsonl) {
-      if (ms.length > 0) process.stdout.write(`${JSON.stringify({ type: 'hb', t: Date.now(), ms: Array.from(ms, (v) => Math.round(v * 10) / 10), errors: simulator.heartbeatErrors })}\n`);
+      if (ms.length > 0) process.stdout.write(`${JSON.stringify({ type: 'hb', t: Date.now(), ms: Array.from(ms, (v) => Math.round(v * 10) / 10), errors: simulator.heartbeatErrors, ...(simulator.heartbeatErrors > 0 ? { errorCodes: Object.fromEntries(simulator.heartbeatErrorCodes) } : {}) })}\n`);
     } else if (ms.length > 0) {
       say(`heartbeats 心跳 ${ms.length} in 2 s, p50 ${percentile(ms, 0.5).toFixed(1)} ms, p99 ${percentile(ms, 0.99).toFixed(1)} ms; commands 指令 ${events.commands}, installed 已安装 ${events.installed}`);
     }

@@ -224,7 +224,7 @@ describe.each(DIALECTS)('apps, app sets and rollouts on %s', (dialect) => {
     const inStage = (k: number) => fleet.filter((d) => expected.get(d.id) === k);
     for (const d of inStage(0)) {
       const [notice] = await updateNotices(d);
-      expect(notice?.payload).toMatchObject({ app: 'cashier', version: '1.1.0', digest: bundleDigest(v11), size: v11.length, rolloutId, downloadPath: '/api/v1/terminal/apps/cashier/versions/1.1.0/bundle' });
+      expect(notice?.payload).toMatchObject({ app: 'cashier', version: '1.1.0', digest: bundleDigest(v11), size: v11.length, rolloutId, downloadPath: '/api/v1/terminal/apps/cashier/versions/1.1.0/bundle', downloadSpreadS: 0 });
       expect((await appsOf(d))[0]).toMatchObject({ version: '1.1.0', rolloutId });
       expect((await download(d, '/api/v1/terminal/apps/cashier/versions/1.1.0/bundle')).status).toBe(200);
     }

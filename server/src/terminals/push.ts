@@ -9,6 +9,15 @@ const MAX_UNREAD_BYTES = 64 * 1024;
 const WAKE = 'event: wake\ndata: {}\n\n';
 const REPLACED = 'event: replaced\ndata: {}\n\n';
 const KEEP_ALIVE = ':\n\n';
+/**
+ * Wakes per second and process past the burst. Each wake costs a command fetch (and for an update
+ * notice, later, a download and two reports): two processes at 500/s notify 20,000 terminals in
+ * ~20 s while heartbeats keep their latency on two cores (bench:fleet).
+ */
+export const WAKES_PER_S = 500;
+export const WAKE_BURST = 250;
+const PACE_TICK_MS = 50;
+const KEEP_ALIVE_SLICES = 25;
 
 /**
  * The push connections of this process: one Server-Sent Events response per terminal, kept open.
@@ -22,10 +31,28 @@ export class PushHub {
   private closed = false;
   /** Streams attached so far (ever): lets the wake poller see that one came while it looked away. */
   attachments = 0;
+  /** Wakes over the rate, waiting their turn (a Set: a terminal waits once however often it is woken). */
+  private readonly queued = new Set<string>();
+  private pacer: NodeJS.Timeout | null = null;
+  /** Wakes that may go out at once now; refilled at `wakesPerS`, never above `wakeBurst`. */
+  private tokens: number;
+  private tokensAt = performance.now();
 
-  constructor(keepAliveMs = KEEP_ALIVE_MS) {
-    this.timer = setInterval(() => this.keepAlive(), keepAliveMs);
+  /**
+   * `wakesPerS` paces wakes: a rollout to 20,000 terminals must not make them all fetch (and
+   * then download) in the same second, which would starve everyone's heartbeats. Up to
+   * `wakeBurst` go out at once; the rest follow at that rate, in the order they were asked.
+   */
+  constructor(
+    keepAliveMs = KEEP_ALIVE_MS,
+    private readonly wakesPerS = WAKES_PER_S,
+    private readonly wakeBurst = WAKE_BURST,
+  ) {
+    // Spread over the period, a slice each tick: 10,000 comments written at once would stall
+    // this process, and the clients reading them, for a noticeable moment every 25 s.
+    this.timer = setInterval(() => this.keepAlive(), keepAliveMs / KEEP_ALIVE_SLICES);
     this.timer.unref();
+    this.tokens = wakeBurst;
   }
 
   get size(): number {
@@ -66,14 +93,56 @@ export class PushHub {
     res.end();
   }
 
-  /** Sends `wake` to those of the terminals connected here; answers how many were. */
+  /**
+   * Sends `wake` to those of the terminals connected here, at once or, past the burst, paced
+   * (`wakesPerS`); answers how many were connected (woken now or queued).
+   */
   wake(terminalIds: Iterable<string>): number {
     let woken = 0;
+    this.refill();
     for (const id of terminalIds) {
       const res = this.connections.get(id);
-      if (res && this.send(res, WAKE)) woken++;
+      if (!res || res.writableEnded || res.destroyed) continue;
+      woken++;
+      if (this.queued.size === 0 && this.tokens >= 1) {
+        this.tokens -= 1;
+        this.send(res, WAKE);
+      } else {
+        this.queued.add(id);
+      }
     }
+    if (this.queued.size > 0) this.pace();
     return woken;
+  }
+
+  /** Wakes waiting their turn (for tests and metrics). */
+  get queuedWakes(): number {
+    return this.queued.size;
+  }
+
+  private refill(): void {
+    const now = performance.now();
+    this.tokens = Math.min(this.wakeBurst, this.tokens + ((now - this.tokensAt) / 1000) * this.wakesPerS);
+    this.tokensAt = now;
+  }
+
+  private pace(): void {
+    if (this.pacer || this.closed) return;
+    this.pacer = setInterval(() => {
+      this.refill();
+      for (const id of this.queued) {
+        if (this.tokens < 1) break;
+        this.queued.delete(id);
+        const res = this.connections.get(id);
+        // Gone meanwhile: it fetches on reconnect anyway, so nothing is lost.
+        if (res && this.send(res, WAKE)) this.tokens -= 1;
+      }
+      if (this.queued.size === 0 && this.pacer) {
+        clearInterval(this.pacer);
+        this.pacer = null;
+      }
+    }, PACE_TICK_MS);
+    this.pacer.unref();
   }
 
   private send(res: ServerResponse, text: string): boolean {
@@ -86,14 +155,30 @@ export class PushHub {
     return true;
   }
 
+  /** Where the keep-alive round is (a Map iterator sees entries added during the round). */
+  private keepAliveRound: Iterator<ServerResponse> | null = null;
+
+  /** One slice of the keep-alive round: each connection hears from us once per period. */
   private keepAlive(): void {
-    for (const res of this.connections.values()) this.send(res, KEEP_ALIVE);
+    let n = Math.ceil(this.connections.size / KEEP_ALIVE_SLICES);
+    this.keepAliveRound ??= this.connections.values();
+    while (n-- > 0) {
+      const next = this.keepAliveRound.next();
+      if (next.done) {
+        this.keepAliveRound = null;
+        return;
+      }
+      this.send(next.value, KEEP_ALIVE);
+    }
   }
 
   /** Ends every stream (shutdown: the server cannot close while they are open). */
   closeAll(): void {
     this.closed = true;
     clearInterval(this.timer);
+    if (this.pacer) clearInterval(this.pacer);
+    this.pacer = null;
+    this.queued.clear();
     for (const res of this.connections.values()) res.end();
     this.connections.clear();
   }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { XiaoweiError } from '../platform/errors.js';
 import { newId } from '../platform/ids.js';
-import { assignStages, stageSizes, validateStages } from './rollouts.js';
+import { assignStages, downloadSpreadS, stageSizes, validateStages } from './rollouts.js';
 
 describe('rollout stages', () => {
   it('validates percentages', () => {
@@ -40,5 +40,12 @@ describe('rollout stages', () => {
     expect([...assignStages(ids, [1, 10, 100])]).toEqual([...a]);
     // Duplicates count once.
     expect(assignStages(['a', 'a', 'b'], [50, 100]).size).toBe(2);
+  });
+
+  it('spreads a large stage’s downloads at about 100 a second, a small one not at all', () => {
+    expect(downloadSpreadS(1)).toBe(0);
+    expect(downloadSpreadS(100)).toBe(0);
+    expect(downloadSpreadS(101)).toBe(2);
+    expect(downloadSpreadS(20_000)).toBe(200);
   });
 });

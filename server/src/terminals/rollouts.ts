@@ -461,10 +461,11 @@ export async function rollbackRollout(deps: RolloutDeps, id: string): Promise<Ro
     const resolved = await resolveApps(trx, terminalIds, row.app_id);
     const app = await trx.selectFrom('apps').select('code').where('id', '=', row.app_id).executeTakeFirstOrThrow();
     const items: CommandInput[] = [];
+    const spreadS = downloadSpreadS(terminalIds.length);
     for (const terminalId of terminalIds) {
       const res = resolved.get(terminalId)?.get(row.app_id);
       if (!res || res.target.id === row.version_id) continue;
-      items.push(updateCommand(terminalId, app.code, res.target, id, { expires_at: now + toSafeInt(row.stage_deadline_s) * SECOND_US, not_before: null, rollback: true }));
+      items.push(updateCommand(terminalId, app.code, res.target, id, { expires_at: now + toSafeInt(row.stage_deadline_s) * SECOND_US, not_before: null, rollback: true, spreadS }));
     }
     await enqueue(deps, trx, items);
     notified = items.length;
@@ -556,13 +557,14 @@ async function startStage(deps: RolloutDeps, trx: Trx, row: RolloutRow, k: numbe
   const app = await trx.selectFrom('apps').select('code').where('id', '=', row.app_id).executeTakeFirstOrThrow();
   const ids = notified.map((t) => t.terminal_id);
   const holdFor = await windowsFor(trx, row, ids);
+  const spreadS = downloadSpreadS(ids.length);
   const items = ids.map((terminalId) => {
     const windows = holdFor(terminalId);
     const opening = earliestOpening(windows, now);
     const notBefore = opening !== null && opening > now ? opening : null;
     // A notice held past the stage deadline still gets one full window to be fetched in.
     const expires = notBefore !== null ? Math.max(deadline, notBefore + Math.min(...windows.map(windowLengthUs))) : deadline;
-    return updateCommand(terminalId, app.code, version, row.id, { expires_at: expires, not_before: notBefore, rollback: false });
+    return updateCommand(terminalId, app.code, version, row.id, { expires_at: expires, not_before: notBefore, rollback: false, spreadS });
   });
   await enqueue(deps, trx, items);
   await checkSuccess(deps, trx, { ...row, current_stage: k }, k, now);
@@ -583,11 +585,39 @@ export function downloadPath(appCode: string, version: string): string {
   return `/api/v1/terminal/apps/${appCode}/versions/${encodeURIComponent(version)}/bundle`;
 }
 
-function updateCommand(terminalId: string, appCode: string, v: AppVersion, rolloutId: string, o: { expires_at: number; not_before: number | null; rollback: boolean }): CommandInput {
+/**
+ * Downloads per second a stage's notices aim at: each terminal starts its download at a random
+ * moment within `downloadSpreadS` = ⌈terminals / this⌉ seconds of the notice (0, at once, for a
+ * stage of at most this many), so a stage of 20,000 terminals does not download and report all
+ * in the same seconds, starving everyone's heartbeats (bench:fleet).
+ */
+export const STAGE_DOWNLOADS_PER_S = 100;
+
+export function downloadSpreadS(terminals: number): number {
+  return terminals <= STAGE_DOWNLOADS_PER_S ? 0 : Math.ceil(terminals / STAGE_DOWNLOADS_PER_S);
+}
+
+function updateCommand(
+  terminalId: string,
+  appCode: string,
+  v: AppVersion,
+  rolloutId: string,
+  o: { expires_at: number; not_before: number | null; rollback: boolean; spreadS: number },
+): CommandInput {
   return {
     terminal_id: terminalId,
     kind: 'update_available',
-    payload: { app: appCode, version: v.version, digest: v.digest, signature: v.signature, size: v.size, rolloutId, downloadPath: downloadPath(appCode, v.version), ...(o.rollback ? { rollback: true } : {}) },
+    payload: {
+      app: appCode,
+      version: v.version,
+      digest: v.digest,
+      signature: v.signature,
+      size: v.size,
+      rolloutId,
+      downloadPath: downloadPath(appCode, v.version),
+      downloadSpreadS: o.spreadS,
+      ...(o.rollback ? { rollback: true } : {}),
+    },
     expires_at: o.expires_at,
     not_before: o.not_before,
   };

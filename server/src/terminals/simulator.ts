@@ -51,6 +51,8 @@ interface Running {
   versions: Record<string, string>;
   /** Stops the terminal; resolves once its push stream and any heartbeat in flight have ended. */
   stop: () => Promise<void>;
+  /** Waits `ms`; rejects at once when the terminal stops meanwhile. */
+  wait: (ms: number) => Promise<void>;
 }
 
 /** Heartbeat round-trip times in ms, kept as a compact growable array. */
@@ -121,6 +123,8 @@ export class FleetSimulator {
   private stopped = false;
   readonly heartbeatMs = new Samples();
   heartbeatErrors = 0;
+  /** Failed heartbeats by error code (the server's, or the network error's). */
+  readonly heartbeatErrorCodes = new Map<string, number>();
 
   private readonly fetch: typeof fetch;
   /** The agent behind the default fetch: its idle connections are closed on stop. */
@@ -174,7 +178,22 @@ export class FleetSimulator {
     const session = await client.signOn();
     this.emit({ type: 'activated', serial: t.serial, ms: performance.now() - started });
     const versions = { ...(this.options.appVersions ?? {}) };
-    const running: Running = { serial: t.serial, client, versions, stop: () => Promise.resolve() };
+    const waits = new Set<() => void>();
+    let halted = false;
+    const wait = (ms: number): Promise<void> =>
+      new Promise<void>((resolve, reject) => {
+        if (halted) return reject(new Error('terminal stopped'));
+        const stopWaiting = (): void => {
+          clearTimeout(timer);
+          reject(new Error('terminal stopped'));
+        };
+        const timer = setTimeout(() => {
+          waits.delete(stopWaiting);
+          resolve();
+        }, ms);
+        waits.add(stopWaiting);
+      });
+    const running: Running = { serial: t.serial, client, versions, stop: () => Promise.resolve(), wait };
 
     const follow = client.followCommands(
       (command) => this.onCommand(running, command),
@@ -189,8 +208,10 @@ export class FleetSimulator {
       try {
         await client.heartbeat({ appVersions: running.versions, network: '4g', battery: 80, lat: 36.07, lng: 120.38 });
         this.heartbeatMs.push(performance.now() - t0);
-      } catch {
+      } catch (error) {
         this.heartbeatErrors++;
+        const code = describe(error);
+        this.heartbeatErrorCodes.set(code, (this.heartbeatErrorCodes.get(code) ?? 0) + 1);
       }
       if (!this.stopped) timer = setTimeout(start, intervalMs);
     };
@@ -199,6 +220,9 @@ export class FleetSimulator {
     };
     timer = setTimeout(start, Math.random() * intervalMs);
     running.stop = async () => {
+      halted = true;
+      for (const stopWaiting of waits) stopWaiting();
+      waits.clear();
       if (timer) clearTimeout(timer);
       follow.close();
       await Promise.all([follow.done, inFlight]);
@@ -212,6 +236,11 @@ export class FleetSimulator {
     const app = String(command.payload.app);
     const version = String(command.payload.version);
     const rolloutId = typeof command.payload.rolloutId === 'string' ? command.payload.rolloutId : undefined;
+    // As a terminal should (docs/terminal-protocol.md): start the download at a random moment
+    // within the spread the notice gives, so a large stage does not download all at once. A
+    // terminal stopped meanwhile leaves the notice unacknowledged, to be fetched again.
+    const spreadS = typeof command.payload.downloadSpreadS === 'number' && command.payload.downloadSpreadS > 0 ? command.payload.downloadSpreadS : 0;
+    if (spreadS > 0) await running.wait(Math.random() * spreadS * 1000);
     const report = (status: string, detail?: string): Promise<unknown> =>
       running.client.request('POST', '/api/v1/terminal/updates', { app, version, status, ...(rolloutId ? { rolloutId } : {}), ...(detail ? { detail } : {}) });
     const steps: number[] = [];
