@@ -4,6 +4,7 @@
  * Settlement of a batch (批结算) compares the terminal's totals with the host's; a mismatch asks
  * the terminal to upload its lines (批上送), which are stored for reconciliation.
  */
+import { prepared } from '../platform/db/prepared.js';
 import { newId } from '../platform/ids.js';
 import { toSafeInt, toSafeIntOrNull } from '../platform/int.js';
 import { XiaoweiError } from '../platform/errors.js';
@@ -19,10 +20,15 @@ export function toBatchRow(r: BatchRow): BatchRow {
   return { ...r, batch_no: toSafeInt(r.batch_no), opened_at: toSafeInt(r.opened_at), closed_at: toSafeIntOrNull(r.closed_at) };
 }
 
+/** Built once (platform/db/prepared.ts): every terminal transaction reads it. */
+const openBatchOf = prepared<{ terminalId: string }, BatchRow>((db, p) =>
+  (db as EngineDb).selectFrom('pay_batches').selectAll().where('terminal_id', '=', p.terminalId).where('status', '=', 'open'),
+);
+
 /** The terminal's open batch, opened now if it has none (two openers at once: the unique index decides). */
 export async function openBatch(db: EngineDb, terminalId: string, nowUs: number): Promise<BatchRow> {
   for (let attempt = 0; attempt < 5; attempt++) {
-    const open = await db.selectFrom('pay_batches').selectAll().where('terminal_id', '=', terminalId).where('status', '=', 'open').executeTakeFirst();
+    const open = await openBatchOf.first(db, { terminalId });
     if (open) return toBatchRow(open);
     const last = await db.selectFrom('pay_batches').select('batch_no').where('terminal_id', '=', terminalId).orderBy('opened_at', 'desc').orderBy('batch_no', 'desc').limit(1).executeTakeFirst();
     const batchNo = last ? (toSafeInt(last.batch_no) % MAX_PAY_BATCH_NO) + 1 : 1;

@@ -7,6 +7,7 @@
 import type { Kysely } from 'kysely';
 import { isCryptoError, type CryptoService, type PinKeyRef } from '../crypto/index.js';
 import { encipherFormat4 } from '../crypto/pin-block.js';
+import { prepared } from '../platform/db/prepared.js';
 import { toSafeInt } from '../platform/int.js';
 import type { Secrets } from '../platform/secrets.js';
 import type { PaymentsDb, PaymentsSharedTables, ResponseCode } from './contracts.js';
@@ -40,13 +41,14 @@ export async function findCardByPan(
   pan: string,
 ): Promise<CardRow | undefined> {
   if (typeof pan !== 'string' || !/^\d{12,19}$/.test(pan)) return undefined;
-  const row = await (db as PaymentsDb)
-    .selectFrom('pay_cards')
-    .selectAll()
-    .where('pan_index', '=', secrets.blindIndex(PAN_PURPOSE, pan))
-    .executeTakeFirst();
+  const row = await cardByPanIndex.first(db as PaymentsDb, { panIndex: secrets.blindIndex(PAN_PURPOSE, pan) });
   return row ? toCardRow(row) : undefined;
 }
+
+/** Built once (platform/db/prepared.ts): every card transaction starts with it. */
+const cardByPanIndex = prepared<{ panIndex: string }, CardRow>((db, p) =>
+  (db as PaymentsDb).selectFrom('pay_cards').selectAll().where('pan_index', '=', p.panIndex),
+);
 
 /** The card by id, or undefined. */
 export async function findCardById(db: Kysely<unknown> | PaymentsDb, id: string): Promise<CardRow | undefined> {

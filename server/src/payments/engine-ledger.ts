@@ -6,6 +6,7 @@
  * transaction id: a second settlement finds `exists`, or the same recorded rejection).
  */
 import type { Kysely } from 'kysely';
+import { prepared } from '../platform/db/prepared.js';
 import { XiaoweiError } from '../platform/errors.js';
 import type { TransferInput, TransferResult } from '../ledger/index.js';
 import { PAY_CODES, completeHold, holdTransfer, releaseHold, returnTransfers, saleTransfers, type PostingAccounts } from './postings.js';
@@ -146,6 +147,37 @@ async function compensate(trx: EngineDb, row: TxnRow, original: TxnRow | undefin
   }
 }
 
+/** The finalising update of a settled row, built once (platform/db/prepared.ts); `unposted` also zeroes the amounts. */
+type FinishValues = {
+  id: string;
+  status: TxnStatus;
+  responseCode: string;
+  authCode: string | null;
+  pendingTransferId: string | null;
+  holdExpiresAt: number | null;
+  reply: string;
+  now: number;
+};
+const finishQuery = (unposted: boolean) =>
+  prepared<FinishValues, never>((db, p) =>
+    (db as EngineDb)
+      .updateTable('pay_transactions')
+      .set({
+        status: p.status,
+        response_code: p.responseCode,
+        auth_code: p.authCode,
+        pending_transfer_id: p.pendingTransferId,
+        hold_expires_at: p.holdExpiresAt,
+        reply: p.reply,
+        updated_at: p.now,
+        ...(unposted ? { amount: 0, fee: 0 } : {}),
+      })
+      .where('id', '=', p.id)
+      .where('reply', '=', IN_FLIGHT),
+  );
+const finishRow = finishQuery(false);
+const finishUnposted = finishQuery(true);
+
 export interface SettleOptions {
   batchNo: number | null;
   /** The row's merchant when the caller has it already (saves a read). */
@@ -185,22 +217,17 @@ export async function settle(deps: PaymentsDeps, row: TxnRow, options: SettleOpt
       : { ...row, status: 'declined', response_code: codeForLedger(outcome.result), pending_transfer_id: null, hold_expires_at: null, updated_at: now };
   final.reply = JSON.stringify(replyOf(final, options.batchNo));
   const won = await write(deps, async (trx) => {
-    const done = await trx
-      .updateTable('pay_transactions')
-      .set({
-        status: final.status,
-        response_code: final.response_code,
-        auth_code: final.auth_code,
-        pending_transfer_id: final.pending_transfer_id,
-        hold_expires_at: final.hold_expires_at,
-        reply: final.reply,
-        updated_at: now,
-        ...(unposted ? { amount: 0, fee: 0 } : {}),
-      })
-      .where('id', '=', row.id)
-      .where('reply', '=', IN_FLIGHT)
-      .executeTakeFirst();
-    if (Number(done.numUpdatedRows) !== 1) return false;
+    const done = await (unposted ? finishUnposted : finishRow).affected(trx, {
+      id: row.id,
+      status: final.status,
+      responseCode: final.response_code,
+      authCode: final.auth_code,
+      pendingTransferId: final.pending_transfer_id,
+      holdExpiresAt: final.hold_expires_at,
+      reply: final.reply,
+      now,
+    });
+    if (done !== 1) return false;
     if (!outcome.ok) await compensate(trx, final, original, outcome.result);
     if (original && isVoidReversal(row, original)) await finishVoidReversal(deps, trx, { ...row, updated_at: now }, original, outcome.ok);
     // The switch hears of a void/reversal/refund of an off-us sale only if our ledger took it.

@@ -5,6 +5,7 @@
  */
 import { createHash, randomInt } from 'node:crypto';
 import type { Kysely } from 'kysely';
+import { prepared } from '../platform/db/prepared.js';
 import { toSafeInt, toSafeIntOrNull } from '../platform/int.js';
 import { RESPONSE_CODES, type PaymentsSharedTables, type ResponseCode, type TxnReply, type TxnStatus, type TxnType } from './contracts.js';
 import type { EngineTables } from './engine-migration.js';
@@ -98,12 +99,34 @@ export function duplicateReply(existing: TxnRow, type: TxnType, clientId: string
   };
 }
 
+/** Every column of a transaction row, in the order the prepared insert names them. */
+const TXN_COLUMNS = [
+  'id', 'type', 'status', 'response_code', 'client_scope', 'client_id', 'request_hash', 'reply', 'terminal_id', 'merchant_party_id',
+  'org_id', 'batch_id', 'operator_id', 'card_id', 'card_last4', 'account_id', 'counter_account_id', 'amount', 'fee', 'refunded_amount',
+  'refunded_fee', 'original_id', 'trace_no', 'auth_code', 'pending_transfer_id', 'hold_expires_at', 'risk', 'business_date',
+  'settlement_id', 'created_at', 'updated_at',
+] as const satisfies readonly (keyof TxnRow)[];
+
+// The engine's hot queries, built once (platform/db/prepared.ts).
+const byClient = prepared<{ scope: string; clientId: string }, TxnRow>((db, p) =>
+  (db as EngineDb).selectFrom('pay_transactions').selectAll().where('client_scope', '=', p.scope).where('client_id', '=', p.clientId),
+);
+const byId = prepared<{ id: string }, TxnRow>((db, p) => (db as EngineDb).selectFrom('pay_transactions').selectAll().where('id', '=', p.id));
+const insertRow = prepared<TxnRow, never>((db, p) =>
+  (db as EngineDb).insertInto('pay_transactions').values(Object.fromEntries(TXN_COLUMNS.map((c) => [c, p[c]])) as unknown as TxnRow),
+);
+
 export async function findByClient(db: EngineDb, scope: string, clientId: string): Promise<TxnRow | undefined> {
-  const row = await db.selectFrom('pay_transactions').selectAll().where('client_scope', '=', scope).where('client_id', '=', clientId).executeTakeFirst();
+  const row = await byClient.first(db, { scope, clientId });
   return row ? toTxnRow(row) : undefined;
 }
 
 export async function findById(db: EngineDb, id: string): Promise<TxnRow | undefined> {
-  const row = await db.selectFrom('pay_transactions').selectAll().where('id', '=', id).executeTakeFirst();
+  const row = await byId.first(db, { id });
   return row ? toTxnRow(row) : undefined;
+}
+
+/** Inserts a transaction row (every column given: a missing one is an error, not a default). */
+export async function insertTxn(db: EngineDb, row: TxnRow): Promise<void> {
+  await insertRow.execute(db, row);
 }

@@ -17,6 +17,7 @@
  */
 import { sql, type Kysely } from 'kysely';
 import { keyHandleFromBlob, type KeyHandle, type PinBlockFormat, type PinKeyRef } from '../crypto/index.js';
+import { prepared } from '../platform/db/prepared.js';
 import { XiaoweiError } from '../platform/errors.js';
 import { newId } from '../platform/ids.js';
 import type { TerminalPrincipal } from '../terminals/contracts.js';
@@ -47,6 +48,7 @@ import {
   duplicateReply,
   findByClient,
   findById,
+  insertTxn,
   newAuthCode,
   replyOf,
   requestHash,
@@ -92,6 +94,18 @@ class Declined extends Error {
 }
 
 const db = (deps: PaymentsDeps): EngineDb => deps.db as EngineDb;
+
+// The claim's batch check, built once (platform/db/prepared.ts): on PostgreSQL it holds the batch
+// open (a share lock) and, for an ordered claim, sets the transaction's `synchronous_commit = off`.
+const batchStatus = prepared<{ id: string }, { status: string }>((d, p) => (d as EngineDb).selectFrom('pay_batches').select('status').where('id', '=', p.id));
+const batchStatusPg = prepared<{ id: string }, { status: string }>((d, p) => (d as EngineDb).selectFrom('pay_batches').select('status').where('id', '=', p.id).forShare());
+const batchStatusPgOrdered = prepared<{ id: string }, { status: string }>((d, p) =>
+  (d as EngineDb)
+    .selectFrom('pay_batches')
+    .select(['status', sql<string>`set_config('synchronous_commit', 'off', true)`.as('sync')])
+    .where('id', '=', p.id)
+    .forShare(),
+);
 
 // ─── Small caches: the session's PIN key (immutable per session) ────────────────────────────────
 
@@ -163,7 +177,7 @@ function baseRow(deps: PaymentsDeps, req: TerminalRequest, type: TxnType, client
 async function insertFinal(deps: PaymentsDeps, row: TxnRow, batchNo: number, extra: { balance?: number } = {}): Promise<TxnReply | TxnRow> {
   const reply = replyOf(row, batchNo, extra);
   try {
-    await write(deps, (trx) => trx.insertInto('pay_transactions').values({ ...row, reply: JSON.stringify(reply) }).execute());
+    await write(deps, (trx) => insertTxn(trx, { ...row, reply: JSON.stringify(reply) }));
     return reply;
   } catch (error) {
     const existing = await findByClient(db(deps), row.client_scope, row.client_id);
@@ -217,16 +231,10 @@ async function run(
       await claimWrite(deps, async (trx) => {
         // The batch may have been closed since it was read: then this belongs in the next one.
         if (row.batch_id !== null) {
-          const open = await trx
-            .selectFrom('pay_batches')
-            .select('status')
-            .where('id', '=', row.batch_id)
-            .$if(deps.database.dialect === 'postgres', (q) => q.forShare())
-            .$if(deps.database.dialect === 'postgres' && CLAIMS_ORDERED, (q) => q.select(sql<string>`set_config('synchronous_commit', 'off', true)`.as('sync')))
-            .executeTakeFirst();
+          const open = await (deps.database.dialect === 'postgres' ? (CLAIMS_ORDERED ? batchStatusPgOrdered : batchStatusPg) : batchStatus).first(trx, { id: row.batch_id });
           if (open?.status !== 'open') throw new Declined('batch_closed');
         }
-        await trx.insertInto('pay_transactions').values(row).execute();
+        await insertTxn(trx, row);
         const refused = decision.claim ? await decision.claim(trx, row) : null;
         if (refused) throw new Declined(refused);
       });
@@ -281,13 +289,17 @@ const cardPatch = (card: CardRow | undefined): Partial<TxnRow> => (card ? { card
 /** Reserves the amount in the card's daily usage, or answers '61' when the daily limit would be passed. */
 function reserveUsage(card: CardRow): ClaimEffect {
   return async (trx, row) => {
-    const result = await sql`
-      insert into pay_card_usage (card_id, business_date, amount, count) values (${card.id}, ${row.business_date}, ${row.amount}, 1)
-      on conflict (card_id, business_date) do update set amount = pay_card_usage.amount + excluded.amount, count = pay_card_usage.count + 1
-      where pay_card_usage.amount + excluded.amount <= ${card.daily_limit}`.execute(trx);
-    return Number(result.numAffectedRows ?? 0n) === 1 ? null : '61';
+    const reserved = await usageReservation.affected(trx, { cardId: card.id, date: row.business_date, amount: row.amount, limit: card.daily_limit });
+    return reserved === 1 ? null : '61';
   };
 }
+
+const usageReservation = prepared<{ cardId: string; date: string; amount: number; limit: number }, never>(
+  (_db, p) => sql<never>`
+      insert into pay_card_usage (card_id, business_date, amount, count) values (${p.cardId}, ${p.date}, ${p.amount}, 1)
+      on conflict (card_id, business_date) do update set amount = pay_card_usage.amount + excluded.amount, count = pay_card_usage.count + 1
+      where pay_card_usage.amount + excluded.amount <= ${p.limit}`,
+);
 
 /**
  * The risk limits (velocity, daily totals) checked again inside the claim, where requests in

@@ -12,6 +12,7 @@ import type { Kysely } from 'kysely';
 import { getParty } from '../identity/parties.js';
 import type { IdentityTables } from '../identity/tables.js';
 import { LEDGER_CNY, accountType, type Ledger } from '../ledger/index.js';
+import { prepared } from '../platform/db/prepared.js';
 import { XiaoweiError } from '../platform/errors.js';
 import { toSafeInt } from '../platform/int.js';
 import type { FeePlan, PaymentsDb, PaymentsSharedTables } from './contracts.js';
@@ -91,14 +92,25 @@ export interface LoadedMerchant extends MerchantRow {
  * transaction. The caller judges `status` (suspended or closed → '03').
  */
 export async function loadMerchant(db: Kysely<unknown> | PaymentsDb, partyId: string): Promise<LoadedMerchant | undefined> {
-  return (await loadMerchants(db, [partyId])).get(partyId);
+  // Every terminal transaction loads its merchant: one merchant's query is built once (platform/db/prepared.ts).
+  const row = await oneMerchant.first(db as PaymentsDb, { partyId });
+  return row ? loadedMerchant(row) : undefined;
 }
 
 /** Several merchants with their fee plans in one query, by party id. */
 export async function loadMerchants(db: Kysely<unknown> | PaymentsDb, partyIds: readonly string[]): Promise<Map<string, LoadedMerchant>> {
   const out = new Map<string, LoadedMerchant>();
   if (partyIds.length === 0) return out;
-  const rows = await (db as PaymentsDb)
+  const rows = await merchantsWithPlans(db as PaymentsDb)
+    .where('m.party_id', 'in', [...partyIds])
+    .execute();
+  for (const row of rows) out.set(row.party_id, loadedMerchant(row));
+  return out;
+}
+
+/** Merchants joined with their fee plans (the plan's columns prefixed `f_`). */
+const merchantsWithPlans = (db: PaymentsDb) =>
+  db
     .selectFrom('pay_merchants as m')
     .innerJoin('pay_fee_plans as f', 'f.id', 'm.fee_plan_id')
     .selectAll('m')
@@ -113,25 +125,28 @@ export async function loadMerchants(db: Kysely<unknown> | PaymentsDb, partyIds: 
       'f.status as f_status',
       'f.created_at as f_created_at',
       'f.updated_at as f_updated_at',
-    ])
-    .where('m.party_id', 'in', [...partyIds])
-    .execute();
-  for (const row of rows) {
-    const fee_plan = toFeePlan({
-      id: row.f_id,
-      org_id: row.f_org_id,
-      name: row.f_name,
-      rate_bp: row.f_rate_bp,
-      min_fee: row.f_min_fee,
-      max_fee: row.f_max_fee,
-      fixed_fee: row.f_fixed_fee,
-      status: row.f_status,
-      created_at: row.f_created_at,
-      updated_at: row.f_updated_at,
-    });
-    out.set(row.party_id, { ...toMerchantRow(row), fee_plan });
-  }
-  return out;
+    ]);
+
+type MerchantWithPlan = Awaited<ReturnType<ReturnType<typeof merchantsWithPlans>['executeTakeFirstOrThrow']>>;
+
+const oneMerchant = prepared<{ partyId: string }, MerchantWithPlan>((db, p) =>
+  merchantsWithPlans(db as PaymentsDb).where('m.party_id', '=', p.partyId),
+);
+
+function loadedMerchant(row: MerchantWithPlan): LoadedMerchant {
+  const fee_plan = toFeePlan({
+    id: row.f_id,
+    org_id: row.f_org_id,
+    name: row.f_name,
+    rate_bp: row.f_rate_bp,
+    min_fee: row.f_min_fee,
+    max_fee: row.f_max_fee,
+    fixed_fee: row.f_fixed_fee,
+    status: row.f_status,
+    created_at: row.f_created_at,
+    updated_at: row.f_updated_at,
+  });
+  return { ...toMerchantRow(row), fee_plan };
 }
 
 export interface EnrolInput {
