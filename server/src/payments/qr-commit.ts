@@ -282,12 +282,17 @@ export async function commitPayment(deps: PaymentsDeps, intent: PaymentIntent): 
       first = placeholder;
       return 'final' as const;
     }
-    const claimCode = intent.claim ? await intent.claim(trx, id) : null;
+    // The counting limits again, this row counted (as a card sale's claim does): of concurrent
+    // payments against "at most K", K pass. Before the order's claim, so a decline leaves it open.
+    const over = deps.risk.confirm ? await deps.risk.confirm(trx, intent.risk, decision) : null;
+    let risk: string | undefined;
+    if (over) risk = JSON.stringify({ outcome: 'decline', code: over.code, hits: [...decision.hits, over.hit] } satisfies RiskDecision);
+    const claimCode = over ? over.code : intent.claim ? await intent.claim(trx, id) : null;
     if (claimCode) {
       first = declined(claimCode);
       await trx
         .updateTable('pay_transactions')
-        .set({ response_code: claimCode, reply: JSON.stringify(first), fee: 0, pending_transfer_id: null, hold_expires_at: null })
+        .set({ response_code: claimCode, reply: JSON.stringify(first), fee: 0, pending_transfer_id: null, hold_expires_at: null, ...(risk ? { risk } : {}) })
         .where('id', '=', id)
         .execute();
       return 'final' as const;

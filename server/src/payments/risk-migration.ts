@@ -88,3 +88,15 @@ export function riskMigration(_dialect: Dialect): Migration {
     },
   };
 }
+
+/**
+ * Migration 0021-payments-risk-account: velocity and daily totals per payer account (scope
+ * `account`, the only subject a customer transfer has) count by (account_id, created_at).
+ */
+export function riskAccountMigration(): Migration {
+  return {
+    async up(db: Db) {
+      await db.schema.createIndex('risk_txn_account_created').on('pay_transactions').columns(['account_id', 'created_at']).execute();
+    },
+  };
+}

@@ -34,7 +34,8 @@ const Enum = <const T extends readonly string[]>(values: T, options: { descripti
   ) as unknown as TUnsafe<T[number]>;
 const AssessedType = Enum(ASSESSED_TYPES);
 
-export const SCOPES = ['card', 'terminal', 'merchant'] as const;
+/** `account`: the payer's deposit account (a card's, a QR payment's, a transfer's); the only scope a transfer has. */
+export const SCOPES = ['card', 'terminal', 'merchant', 'account'] as const;
 export type Scope = (typeof SCOPES)[number];
 
 const Fen = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: 'Fen 分' });
@@ -49,13 +50,13 @@ const common = {
   ),
 };
 const scoped = {
-  scope: Enum(SCOPES, { description: 'Counted per card, terminal or merchant 统计维度' }),
+  scope: Enum(SCOPES, { description: 'Counted per card, terminal, merchant or payer account 统计维度' }),
   ids: Type.Optional(
     Type.Array(Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9._:-]+$' }), {
       minItems: 1,
       maxItems: 1000,
       uniqueItems: true,
-      description: 'Only these cards/terminals/merchants (ids); absent = all 仅限这些对象',
+      description: 'Only these cards/terminals/merchants/accounts (ids); absent = all 仅限这些对象',
     }),
   ),
 };
@@ -156,6 +157,7 @@ const SCOPE_TEXT: Record<Scope, { zh: string; en: string }> = {
   card: { zh: '卡', en: 'card' },
   terminal: { zh: '终端', en: 'terminal' },
   merchant: { zh: '商户', en: 'merchant' },
+  account: { zh: '付款账户', en: 'payer account' },
 };
 
 export type Reason = { zh: string; en: string };

@@ -24,7 +24,7 @@ const Params = Type.Object(
       'Per kind (checked strictly): allow_list/deny_list {cards?, terminals?, merchants?}; amount_limit {scope, ids?, max_amount, types?}; ' +
       'daily_total {scope, ids?, max_total, types?}; velocity {scope, ids?, max_count, window_minutes, types?}; ' +
       'time_window {from, to, amount_above?, types?}; outside_area {radius_m, require_location?, types?}; ' +
-      'amount_vs_normal {factor_pct, statistic, days, min_samples, types?}. scope = card | terminal | merchant. 参数按类型校验。',
+      'amount_vs_normal {factor_pct, statistic, days, min_samples, types?}. scope = card | terminal | merchant | account (the payer’s account). 参数按类型校验。',
   },
 );
 

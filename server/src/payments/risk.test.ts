@@ -410,7 +410,7 @@ describe.each(DIALECTS)('risk rules on %s', (dialect) => {
     const cases: [string, unknown][] = [
       ['velocity', { scope: 'card', max_count: 0, window_minutes: 10 }],
       ['velocity', { scope: 'card', max_count: 3 }],
-      ['amount_limit', { scope: 'account', max_amount: 10 }],
+      ['amount_limit', { scope: 'customer', max_amount: 10 }],
       ['amount_limit', { scope: 'card', max_amount: 1.5 }],
       ['time_window', { from: '25:00', to: '05:00' }],
       ['time_window', { from: '05:00', to: '05:00' }],

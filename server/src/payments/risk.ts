@@ -11,6 +11,7 @@
  */
 import type { Kysely } from 'kysely';
 import { sql } from 'kysely';
+import { prepared, type Prepared } from '../platform/db/prepared.js';
 import { newId } from '../platform/ids.js';
 import { toSafeInt } from '../platform/int.js';
 import {
@@ -47,6 +48,11 @@ import { IN_FLIGHT } from './engine-rows.js';
 
 /** Diagnostic: XIAOWEI_RISK_ADVISORY_CARDS=1 serialises a card's claims with an advisory lock too, as before (PostgreSQL; for `BENCH_PAY_VARIANT`). */
 const ADVISORY_FOR_CARDS = process.env.XIAOWEI_RISK_ADVISORY_CARDS === '1';
+
+/** What a prepared count query is given (`counted`). */
+type CountValues = { subject: string; since: number; until: number; date1: string; date2: string };
+/** The count queries by shape, each built once (`counted`). */
+const countQueries = new Map<string, Prepared<CountValues, { n: string; s: string | null }>>();
 
 /** A rule as the engine evaluates it: its current version. */
 export interface LoadedRule {
@@ -87,6 +93,8 @@ export interface RiskEngineImpl extends RiskEngine {
 const APPROVE: RiskDecision = { outcome: 'approve', code: '00', hits: [] };
 /** Statuses that count towards velocity and daily totals: approved, or held for review (funds reserved). */
 const COUNTED_STATUSES: TxnStatus[] = ['approved', 'held'];
+/** The reply of a QR payment's or transfer's row in flight ends so (qr-commit.ts). */
+const QR_IN_FLIGHT = '%,"inFlight":true}';
 const NORMAL_TYPES: TxnType[] = ['sale', 'completion', 'qr_sale'];
 const POLL_US = 1_000_000;
 const NORMAL_TTL_US = 300_000_000;
@@ -200,7 +208,7 @@ export function createRiskEngine(deps: Omit<PaymentsDeps, 'risk'>): RiskEngineIm
   }
 
   const subjectOf = (ctx: RiskContext, scope: Scope): string | null =>
-    scope === 'card' ? ctx.card_id : scope === 'terminal' ? ctx.terminal_id : ctx.merchant_party_id;
+    scope === 'card' ? ctx.card_id : scope === 'terminal' ? ctx.terminal_id : scope === 'account' ? ctx.account_id : ctx.merchant_party_id;
 
   /**
    * Counted transactions of a subject since a moment (for velocity) — or of a business date. Rows
@@ -214,19 +222,40 @@ export function createRiskEngine(deps: Omit<PaymentsDeps, 'risk'>): RiskEngineIm
     range: { since: number; until: number; date?: string },
     on: Db = db,
   ): Promise<{ count: number; sum: number }> {
-    let q = on
-      .selectFrom('pay_transactions')
-      .select([sql<string>`count(*)`.as('n'), sql<string | null>`sum(amount)`.as('s')])
-      .where((eb) => eb.or([eb('status', 'in', COUNTED_STATUSES), eb('reply', '=', IN_FLIGHT)]))
-      .where('type', 'in', [...types] as TxnType[]);
-    if (scope === 'merchant') {
-      q = q.where('merchant_party_id', '=', subject);
-      // The (merchant_party_id, business_date) index: narrow to the dates the range touches.
-      const dates = [...new Set([businessDate(range.since, deps.cutoffMinutes), businessDate(range.until, deps.cutoffMinutes)])];
-      q = q.where('business_date', 'in', range.date ? [range.date] : dates);
-    } else q = q.where(scope === 'card' ? 'card_id' : 'terminal_id', '=', subject);
-    if (!range.date || scope !== 'merchant') q = q.where('created_at', '>', range.since).where('created_at', '<=', range.until);
-    const r = await q.executeTakeFirstOrThrow();
+    // The query is built once per shape (scope, types, by date or by time; platform/db/prepared.ts):
+    // the subject, the moments and the dates are its parameters.
+    const byDate = range.date !== undefined && scope === 'merchant';
+    const shape = `${scope}:${byDate ? 'date' : 'time'}:${types.join(',')}`;
+    let query = countQueries.get(shape);
+    if (!query) {
+      query = prepared<CountValues, { n: string; s: string | null }>((d, p) => {
+        let q = (d as Db)
+          .selectFrom('pay_transactions')
+          .select([sql<string>`count(*)`.as('n'), sql<string | null>`sum(amount)`.as('s')])
+          .where((eb) =>
+            eb.or([
+              eb('status', 'in', COUNTED_STATUSES),
+              eb('reply', '=', IN_FLIGHT),
+              // A QR payment's or transfer's row in flight (qr-commit.ts): a placeholder '96' marked inFlight.
+              eb.and([eb('response_code', '=', '96'), eb('reply', 'like', QR_IN_FLIGHT)]),
+            ]),
+          )
+          .where('type', 'in', [...types] as TxnType[]);
+        if (scope === 'merchant') {
+          q = q.where('merchant_party_id', '=', p.subject);
+          // The (merchant_party_id, business_date) index: narrow to the dates the range touches.
+          q = q.where('business_date', 'in', [p.date1, p.date2]);
+        } else q = q.where(scope === 'card' ? 'card_id' : scope === 'terminal' ? 'terminal_id' : 'account_id', '=', p.subject);
+        if (!byDate) q = q.where('created_at', '>', p.since).where('created_at', '<=', p.until);
+        return q;
+      });
+      countQueries.set(shape, query);
+    }
+    // By date: that date; else the dates the range touches (one or two; the same one twice is one).
+    const merchant = scope === 'merchant';
+    const date1 = merchant ? (range.date ?? businessDate(range.since, deps.cutoffMinutes)) : '';
+    const date2 = merchant ? (range.date ?? businessDate(range.until, deps.cutoffMinutes)) : '';
+    const r = (await query.first(on, { subject, since: range.since, until: range.until, date1, date2 }))!;
     return { count: toSafeInt(r.n), sum: r.s === null ? 0 : toSafeInt(r.s) };
   }
 

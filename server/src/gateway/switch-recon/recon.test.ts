@@ -5,6 +5,7 @@ import type { TxnReply } from '../../payments/contracts.js';
 import * as E from '../../payments/engine.js';
 import { setupPaymentsWorld, type PaymentsWorld } from '../../payments/test-support.js';
 import { BANK_ACCOUNTS } from '../../seed/bootstrap.js';
+import { closeSaf } from '../switch/journal.js';
 import { listExceptions, resolveException, type ReconExceptionView } from './exceptions.js';
 import { formatSettlementFile, type SettlementLine } from './file.js';
 import { importSettlementFile, reconDb, settlementTransferId } from './recon.js';
@@ -275,6 +276,98 @@ describe.each(DIALECTS)('switch settlement file reconciliation (%s)', (dialect) 
     await resolveException(deps(), rejected!.id, { action: 'write_off', note: '退货被拒，线下处理' }, 'staff-1');
     // Clearing owed the switch 500 it will never claim: suspense now holds it (a credit).
     expect(await suspense()).toBe(suspenseBefore - 500);
+    await explained();
+  });
+
+  it('a reversal the switch refused for good and staff closed is reported once as a REVERSAL missing on the switch, whichever comes first, and written off to suspense', async () => {
+    const refuseAndClose = async (saleId: string): Promise<string> => {
+      const d = reconDb(deps());
+      const advice = await d.selectFrom('gw_saf').select(['id', 'txn_id']).where('original_txn_id', '=', saleId).where('kind', '=', 'reversal').executeTakeFirstOrThrow();
+      // The switch answers '12' (a permanent refusal): failed, raised as exception 'refused'; staff close it.
+      await d
+        .updateTable('gw_saf')
+        .set({ state: 'failed', response_code: '12', exception: 'refused', exception_at: Date.now() * 1000 } as never)
+        .where('id', '=', advice.id)
+        .execute();
+      expect(await closeSaf(d as never, advice.id, { note: '转接方拒绝冲正，线下退持卡人', by: 'staff-1' }, Date.now() * 1000)).toBe(true);
+      return advice.txn_id;
+    };
+    sw.date = '2026-04-02';
+    const a = await sale(1_500);
+    const b = await sale(2_500);
+    for (const s of [a, b]) expect((await E.reversal(h.payments.deps, req(), { clientId: cid('rev'), originalClientId: s.clientId })).responseCode).toBe('00');
+    // a: closed before its file is imported.
+    const aAdvice = await refuseAndClose(a.id);
+    const f1 = await importSettlementFile(deps(), file('2026-04-02', [line('SALE', a.rrn, 1_500), line('SALE', b.rrn, 2_500)]), 'staff-1');
+    expect(f1.file).toMatchObject({ matched_count: 2, exception_count: 1 });
+    const [ea] = await exceptionsOf(f1.file.id);
+    expect(ea).toMatchObject({ kind: 'missing_on_switch', type: 'REVERSAL', rrn: a.rrn, platform_txn_id: aAdvice, platform_state: 'closed', platform_amount: 1_500, difference: -1_500, carried: true });
+    // b's reversal is not acknowledged yet: like any such, clearing is short by it until it is, or reported.
+    expect(await clearing()).toBe((await carried()) - 2_500);
+    // b: closed after its file was imported (clearing is short by b meanwhile, as any reversal not yet
+    // acknowledged); the next file reports it.
+    const bAdvice = await refuseAndClose(b.id);
+    const f2 = await importSettlementFile(deps(), file('2026-04-03', []), 'staff-1');
+    const [eb] = await exceptionsOf(f2.file.id);
+    expect(eb).toMatchObject({ kind: 'missing_on_switch', type: 'REVERSAL', rrn: b.rrn, platform_txn_id: bAdvice, platform_state: 'closed', difference: -2_500 });
+    await explained();
+    // Reported once.
+    expect((await importSettlementFile(deps(), file('2026-04-04', []), 'staff-1')).file.exception_count).toBe(0);
+    await expect(resolveException(deps(), ea!.id, { action: 'reverse', note: 'x' }, 'staff-1')).rejects.toMatchObject({ code: 'switch_recon_action_unavailable' });
+    // The bank holds what the switch paid for sales it undid, in suspense, until the cardholder is refunded outside the link.
+    const suspenseBefore = await suspense();
+    for (const e of [ea!, eb!]) expect(await resolveException(deps(), e.id, { action: 'write_off', note: '冲正被拒，款项转挂账' }, 'staff-1')).toMatchObject({ status: 'resolved', carried: false });
+    expect(await suspense()).toBe(suspenseBefore - 4_000);
+    await explained();
+  });
+
+  it('a closed reversal the switch acknowledges after all: its REVERSAL line pairs the exception, and clearing is explained', async () => {
+    sw.date = '2026-04-10';
+    const s = await sale(3_300);
+    expect((await E.reversal(h.payments.deps, req(), { clientId: cid('rev'), originalClientId: s.clientId })).responseCode).toBe('00');
+    const d = reconDb(deps());
+    const advice = await d.selectFrom('gw_saf').select(['id']).where('original_txn_id', '=', s.id).where('kind', '=', 'reversal').executeTakeFirstOrThrow();
+    await d.updateTable('gw_saf').set({ state: 'failed', response_code: '12', exception: 'refused' } as never).where('id', '=', advice.id).execute();
+    expect(await closeSaf(d as never, advice.id, { note: '关闭', by: 'staff-1' }, Date.now() * 1000)).toBe(true);
+    const f1 = await importSettlementFile(deps(), file('2026-04-10', [line('SALE', s.rrn, 3_300)]), 'staff-1');
+    const [e] = await exceptionsOf(f1.file.id);
+    expect(e).toMatchObject({ type: 'REVERSAL', platform_state: 'closed', difference: -3_300 });
+    // An attempt under way when staff closed it is acknowledged on the switch's next date.
+    sw.date = '2026-04-11';
+    await d.updateTable('gw_saf').set({ state: 'acknowledged', response_code: '00', settlement_date: '2026-04-11' }).where('id', '=', advice.id).execute();
+    const f2 = await importSettlementFile(deps(), file('2026-04-11', [line('REVERSAL', s.rrn, 3_300)]), 'staff-1');
+    expect(f2.file).toMatchObject({ paired_count: 1, exception_count: 0 });
+    expect((await listExceptions(deps(), { file_id: f1.file.id })).items[0]).toMatchObject({ status: 'resolved', action: 'paired', carried: false });
+    await explained();
+  });
+
+  it('a refund advice refused for good and closed is reported once as a REFUND missing on the switch; acknowledged after all, its line pairs it', async () => {
+    sw.date = '2026-04-20';
+    const s = await sale(4_000);
+    const r1 = await E.refund(h.payments.deps, req(), { clientId: cid('refund'), originalId: s.id, amount: 600 });
+    const r2 = await E.refund(h.payments.deps, req(), { clientId: cid('refund'), originalId: s.id, amount: 900 });
+    for (const r of [r1, r2]) expect(r.responseCode).toBe('00');
+    const d = reconDb(deps());
+    for (const r of [r1, r2]) {
+      await d.updateTable('gw_saf').set({ state: 'failed', response_code: '12', exception: 'refused' } as never).where('txn_id', '=', r.id).execute();
+      const { id } = await d.selectFrom('gw_saf').select('id').where('txn_id', '=', r.id).executeTakeFirstOrThrow();
+      expect(await closeSaf(d as never, id, { note: '退货通知被拒', by: 'staff-1' }, Date.now() * 1000)).toBe(true);
+    }
+    const f1 = await importSettlementFile(deps(), file('2026-04-20', [line('SALE', s.rrn, 4_000)]), 'staff-1');
+    const exc = await exceptionsOf(f1.file.id);
+    expect(exc.map((e) => [e.type, e.kind, e.platform_state, e.difference]).sort()).toEqual([
+      ['REFUND', 'missing_on_switch', 'closed', -600],
+      ['REFUND', 'missing_on_switch', 'closed', -900],
+    ]);
+    await explained();
+    expect((await importSettlementFile(deps(), file('2026-04-21', []), 'staff-1')).file.exception_count).toBe(0);
+    // r1 written off; r2's attempt under way is acknowledged after all on the next date: its line pairs the exception.
+    const e1 = exc.find((e) => e.platform_txn_id === r1.id)!;
+    await resolveException(deps(), e1.id, { action: 'write_off', note: '线下退款' }, 'staff-1');
+    const r2Rrn = await sw.rrnOf(r2.id);
+    await d.updateTable('gw_saf').set({ state: 'acknowledged', response_code: '00', settlement_date: '2026-04-22' }).where('txn_id', '=', r2.id).execute();
+    const f3 = await importSettlementFile(deps(), file('2026-04-22', [line('REFUND', r2Rrn, 900, s.rrn)]), 'staff-1');
+    expect(f3.file).toMatchObject({ paired_count: 1, exception_count: 0 });
     await explained();
   });
 

@@ -115,6 +115,9 @@ interface Item {
   state: string;
 }
 
+/** `platform_state` of the exception that reports a reversal or refund advice staff closed on the link (missing on the switch). */
+export const CLOSED_ADVICE = 'closed';
+
 async function expectedItems(d: ReconDb, date: string): Promise<Item[]> {
   const sales = await d
     .selectFrom('gw_switch_txns as t')
@@ -152,6 +155,30 @@ async function expectedItems(d: ReconDb, date: string): Promise<Item[]> {
         ),
       ),
     )
+    // Reported already as a reversal staff closed (below) and acknowledged after all: the switch's line pairs that exception.
+    .where((eb) => eb.not(eb.exists(eb.selectFrom('gw_recon_exceptions as e').select('e.id').whereRef('e.rrn', '=', 's.rrn').where('e.type', '=', 'REVERSAL').where('e.kind', '=', 'missing_on_switch').where('e.platform_state', '=', CLOSED_ADVICE))))
+    .orderBy('s.created_at')
+    .execute();
+  // Reversals staff closed (refused for good, POST /gateway/switch/saf/:id/close) of approved sales
+  // of this date or earlier, with no reversal of the sale acknowledged: our books undid the sale,
+  // the switch keeps it. Reported once, by the first file imported after the close, as a REVERSAL
+  // missing on the switch: the sale's amount the switch paid us, which clearing carries.
+  const closed = await d
+    .selectFrom('gw_saf as s')
+    .innerJoin('gw_switch_txns as t', 't.txn_id', 's.original_txn_id')
+    .select(['s.txn_id', 's.rrn', 's.amount'])
+    .where('s.kind', '=', 'reversal')
+    .where('s.state', '=', 'closed')
+    .where('t.state', '=', 'approved')
+    .where('t.settlement_date', '<=', date)
+    .where((eb) =>
+      eb.not(
+        eb.exists(
+          eb.selectFrom('gw_saf as a').select('a.id').whereRef('a.original_txn_id', '=', 's.original_txn_id').where('a.kind', '=', 'reversal').where('a.state', '=', 'acknowledged'),
+        ),
+      ),
+    )
+    .where((eb) => eb.not(eb.exists(eb.selectFrom('gw_recon_exceptions as e').select('e.id').whereRef('e.rrn', '=', 's.rrn').where('e.type', '=', 'REVERSAL').where('e.kind', '=', 'missing_on_switch').where('e.platform_state', '=', CLOSED_ADVICE))))
     .orderBy('s.created_at')
     .execute();
   const refunds = await d
@@ -160,10 +187,15 @@ async function expectedItems(d: ReconDb, date: string): Promise<Item[]> {
     .where('s.kind', '=', 'refund')
     .where((eb) =>
       eb.or([
-        eb.and([eb('s.state', '=', 'acknowledged'), eb('s.settlement_date', '=', date)]),
-        // Rejected: reported once, by the first file imported after the rejection.
         eb.and([
-          eb('s.state', '=', 'rejected'),
+          eb('s.state', '=', 'acknowledged'),
+          eb('s.settlement_date', '=', date),
+          // Reported already as closed, acknowledged after all: the switch's line pairs that exception.
+          eb.not(eb.exists(eb.selectFrom('gw_recon_exceptions as e').select('e.id').whereRef('e.platform_txn_id', '=', 's.txn_id').where('e.platform_state', '=', CLOSED_ADVICE))),
+        ]),
+        // Rejected, or closed by staff (refused for good): reported once, by the first file imported after.
+        eb.and([
+          eb('s.state', 'in', ['rejected', 'closed']),
           eb.not(eb.exists(eb.selectFrom('gw_recon_exceptions as e').select('e.id').whereRef('e.platform_txn_id', '=', 's.txn_id'))),
           eb.not(eb.exists(eb.selectFrom('gw_recon_lines as l').select('l.id').whereRef('l.platform_txn_id', '=', 's.txn_id'))),
         ]),
@@ -180,8 +212,13 @@ async function expectedItems(d: ReconDb, date: string): Promise<Item[]> {
     reversed.add(r.rrn);
     items.push({ type: 'REVERSAL', rrn: r.rrn, amount: toSafeInt(r.amount), txnId: r.txn_id, state: 'acknowledged' });
   }
+  for (const r of closed) {
+    if (reversed.has(r.rrn)) continue;
+    reversed.add(r.rrn);
+    items.push({ type: 'REVERSAL', rrn: r.rrn, amount: toSafeInt(r.amount), txnId: r.txn_id, state: CLOSED_ADVICE });
+  }
   for (const r of refunds) {
-    const state = r.state === 'rejected' ? `rejected ${r.response_code ?? ''}`.trim() : 'acknowledged';
+    const state = r.state === 'rejected' ? `rejected ${r.response_code ?? ''}`.trim() : r.state === 'closed' ? CLOSED_ADVICE : 'acknowledged';
     items.push({ type: 'REFUND', rrn: r.rrn, amount: toSafeInt(r.amount), txnId: r.txn_id, state });
   }
   return items;

@@ -265,9 +265,9 @@ export const switchRoutes: FastifyPluginAsyncTypebox<GatewayDeps & { link: Switc
         tags: TAGS,
         summary: 'Close a store-and-forward exception with a note 关闭存储转发异常',
         description:
-          'For an entry the switch refused for good (failed) or one raised for too many attempts: it is no longer sent. Records the note and who closed it; nothing is posted. ' +
+          'For an entry the switch refused for good (failed) or one raised for too many attempts: it is no longer sent. Records the note and who closed it; nothing is posted — the next settlement file\'s reconciliation lists it as an exception (missing on the switch). ' +
           'An acknowledgement of an attempt already under way still wins. ' +
-          '用于被永久拒绝或多次重发失败的记录：不再发送，记录说明与操作人，不记账；正在进行的发送若获确认，仍以确认为准。',
+          '用于被永久拒绝或多次重发失败的记录：不再发送，记录说明与操作人，不记账（下一份清算文件对账时列为差错：转接方无此笔）；正在进行的发送若获确认，仍以确认为准。',
         params: IdParams,
         body: CloseBody,
         response: { 200: SafView },

@@ -10,7 +10,7 @@ import { cardRequestMigration } from '../../payments/card-request-migration.js';
 import { paymentsMigration } from '../../payments/migration.js';
 import { payoutMigration } from '../../payments/payout-migration.js';
 import { qrMigration } from '../../payments/qr-migration.js';
-import { riskMigration } from '../../payments/risk-migration.js';
+import { riskAccountMigration, riskMigration } from '../../payments/risk-migration.js';
 import { settlementMigration } from '../../payments/settlement-migration.js';
 import { appsMigration } from '../../terminals/apps-migration.js';
 import { terminalProtocolMigration } from '../../terminals/protocol-migration.js';
@@ -246,6 +246,7 @@ class StaticProvider implements MigrationProvider {
       '0018-payments-card-requests': cardRequestMigration(this.dialect),
       '0019-gateway-saf-exceptions': safExceptionsMigration(),
       '0020-gateway-dukpt-floors': posDukptFloorsMigration(this.dialect),
+      '0021-payments-risk-account': riskAccountMigration(),
     };
   }
 }

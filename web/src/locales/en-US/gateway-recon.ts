@@ -45,7 +45,7 @@ export default {
     outcome: 'Outcome',
     carried: 'Clearing',
   },
-  journalState: { open: 'In flight', approved: 'Approved', declined: 'Declined', unknown: 'Outcome unknown', unavailable: 'Not sent', held: 'Held', queued: 'Queued', acknowledged: 'Acknowledged', rejected: 'Rejected', dropped: 'Dropped' },
+  journalState: { open: 'In flight', approved: 'Approved', declined: 'Declined', unknown: 'Outcome unknown', unavailable: 'Not sent', held: 'Held', queued: 'Queued', acknowledged: 'Acknowledged', rejected: 'Rejected', dropped: 'Dropped', closed: 'Closed by staff (refused by the switch)' },
   kind: {
     missing_on_switch: 'Missing on the switch',
     missing_on_platform: 'Missing here',

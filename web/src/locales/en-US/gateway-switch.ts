@@ -65,7 +65,7 @@ export default {
     close: 'Close',
     closeTitle: 'Close a store-and-forward exception',
     closeHelp:
-      'The entry will no longer be sent and nothing is posted; say how it was handled (for example, agreed with the switch offline). The action is audited. If an attempt already under way is acknowledged, the acknowledgement stands.',
+      'The entry will no longer be sent and nothing is posted; say how it will be handled (for example, agreed with the switch offline). The next settlement file’s reconciliation lists it as an exception (missing on the switch) to write off to suspense. The action is audited. If an attempt already under way is acknowledged, the acknowledgement stands.',
     notePlaceholder: 'Note (required)',
     closed: 'Closed',
     attempts: 'Attempts',

@@ -43,7 +43,7 @@ export default {
   },
   modes: { active: 'Active', shadow: 'Shadow', off: 'Off' },
   outcomes: { decline: 'Decline', review: 'Hold for review', approve: 'Approve' },
-  scope: { card: 'Per card', terminal: 'Per terminal', merchant: 'Per merchant' },
+  scope: { card: 'Per card', terminal: 'Per terminal', merchant: 'Per merchant', account: 'Per payer account' },
   statistic: { median: 'Median', mean: 'Mean' },
   param: {
     scope: 'Counted per',

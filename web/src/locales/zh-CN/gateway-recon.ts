@@ -42,7 +42,7 @@ export default {
     outcome: '处理结果',
     carried: '清算往来',
   },
-  journalState: { open: '处理中', approved: '已批准', declined: '已拒绝', unknown: '结果未知', unavailable: '未发送', held: '待定', queued: '待发送', acknowledged: '已确认', rejected: '被拒绝', dropped: '已撤销' },
+  journalState: { open: '处理中', approved: '已批准', declined: '已拒绝', unknown: '结果未知', unavailable: '未发送', held: '待定', queued: '待发送', acknowledged: '已确认', rejected: '被拒绝', dropped: '已撤销', closed: '已人工关闭（转接方拒绝）' },
   kind: {
     missing_on_switch: '转接方无此笔',
     missing_on_platform: '本行无此笔',

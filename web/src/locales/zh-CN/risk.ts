@@ -40,7 +40,7 @@ export default {
   },
   modes: { active: '生效', shadow: '观察', off: '关闭' },
   outcomes: { decline: '拒绝', review: '转人工审核', approve: '放行' },
-  scope: { card: '按卡', terminal: '按终端', merchant: '按商户' },
+  scope: { card: '按卡', terminal: '按终端', merchant: '按商户', account: '按付款账户' },
   statistic: { median: '中位数', mean: '平均值' },
   param: {
     scope: '统计维度',

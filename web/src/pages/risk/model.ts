@@ -37,7 +37,7 @@ export const RULE_KINDS = keys<RuleKind>({
 });
 export const RULE_MODES = keys<RuleMode>({ active: true, shadow: true, off: true });
 export const REVIEW_STATUSES = keys<ReviewStatus>({ pending: true, approved: true, declined: true });
-export const SCOPES = ['card', 'terminal', 'merchant'] as const;
+export const SCOPES = ['card', 'terminal', 'merchant', 'account'] as const;
 export type Scope = (typeof SCOPES)[number];
 export const ASSESSED_TYPES = ['sale', 'preauth', 'completion', 'qr_sale', 'transfer'] as const satisfies readonly TxnType[];
 

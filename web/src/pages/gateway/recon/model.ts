@@ -26,7 +26,7 @@ export const STAFF_ACTIONS = ['write_off', 'reverse', 'accept'] as const satisfi
 export const EXCEPTION_FILTERS = ['open', 'resolved'] as const satisfies readonly ExceptionFilter[];
 
 /** States of the switch journal (a sale) and of the store-and-forward queue (a reversal or refund advice). */
-export const JOURNAL_STATES = ['open', 'approved', 'declined', 'unknown', 'unavailable', 'held', 'queued', 'acknowledged', 'rejected', 'dropped'] as const;
+export const JOURNAL_STATES = ['open', 'approved', 'declined', 'unknown', 'unavailable', 'held', 'queued', 'acknowledged', 'rejected', 'dropped', 'closed'] as const;
 export type JournalState = (typeof JOURNAL_STATES)[number];
 
 /**
