@@ -43,9 +43,16 @@ describe('rollout stages', () => {
   });
 
   it('spreads a large stage’s downloads at about 100 a second, a small one not at all', () => {
-    expect(downloadSpreadS(1)).toBe(0);
-    expect(downloadSpreadS(100)).toBe(0);
-    expect(downloadSpreadS(101)).toBe(2);
-    expect(downloadSpreadS(20_000)).toBe(200);
+    const day = 86_400;
+    expect(downloadSpreadS(1, day)).toBe(0);
+    expect(downloadSpreadS(100, day)).toBe(0);
+    expect(downloadSpreadS(101, day)).toBe(2);
+    expect(downloadSpreadS(20_000, day)).toBe(200);
+  });
+
+  it('never spreads downloads over more than a quarter of the stage deadline', () => {
+    // A one-minute stage of 20,000 terminals: all must be able to start within 15 s.
+    expect(downloadSpreadS(20_000, 60)).toBe(15);
+    expect(downloadSpreadS(20_000, 600)).toBe(150);
   });
 });

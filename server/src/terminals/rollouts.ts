@@ -461,7 +461,7 @@ export async function rollbackRollout(deps: RolloutDeps, id: string): Promise<Ro
     const resolved = await resolveApps(trx, terminalIds, row.app_id);
     const app = await trx.selectFrom('apps').select('code').where('id', '=', row.app_id).executeTakeFirstOrThrow();
     const items: CommandInput[] = [];
-    const spreadS = downloadSpreadS(terminalIds.length);
+    const spreadS = downloadSpreadS(terminalIds.length, toSafeInt(row.stage_deadline_s));
     for (const terminalId of terminalIds) {
       const res = resolved.get(terminalId)?.get(row.app_id);
       if (!res || res.target.id === row.version_id) continue;
@@ -557,7 +557,7 @@ async function startStage(deps: RolloutDeps, trx: Trx, row: RolloutRow, k: numbe
   const app = await trx.selectFrom('apps').select('code').where('id', '=', row.app_id).executeTakeFirstOrThrow();
   const ids = notified.map((t) => t.terminal_id);
   const holdFor = await windowsFor(trx, row, ids);
-  const spreadS = downloadSpreadS(ids.length);
+  const spreadS = downloadSpreadS(ids.length, toSafeInt(row.stage_deadline_s));
   const items = ids.map((terminalId) => {
     const windows = holdFor(terminalId);
     const opening = earliestOpening(windows, now);
@@ -593,8 +593,10 @@ export function downloadPath(appCode: string, version: string): string {
  */
 export const STAGE_DOWNLOADS_PER_S = 100;
 
-export function downloadSpreadS(terminals: number): number {
-  return terminals <= STAGE_DOWNLOADS_PER_S ? 0 : Math.ceil(terminals / STAGE_DOWNLOADS_PER_S);
+/** Never more than a quarter of the stage's deadline, so every terminal can download, install and report before it. */
+export function downloadSpreadS(terminals: number, stageDeadlineS: number): number {
+  if (terminals <= STAGE_DOWNLOADS_PER_S) return 0;
+  return Math.min(Math.ceil(terminals / STAGE_DOWNLOADS_PER_S), Math.floor(stageDeadlineS / 4));
 }
 
 function updateCommand(
