@@ -17,6 +17,7 @@ import { loadMerchant, type LoadedMerchant } from './merchants.js';
 import { adviceOf, isOffUs } from './engine-offus.js';
 import { write } from './engine-writer.js';
 import { finishVoidReversal, isVoidReversal, voidReversalTransfers } from './engine-void-reversal.js';
+import { finishRefundReversal, isRefundReversal, refundReversalTransfers } from './engine-refund-reversal.js';
 
 export const HOLD_SECONDS = PREAUTH_HOLD_DAYS * 86_400;
 
@@ -71,6 +72,7 @@ export function transfersOf(row: TxnRow, original: TxnRow | undefined, accounts:
     case 'reversal': {
       const o = need(original);
       if (isVoidReversal(row, o)) return voidReversalTransfers(row, o, accounts);
+      if (isRefundReversal(row, o)) return refundReversalTransfers(row, accounts);
       if (o.type === 'preauth' || (o.pending_transfer_id && o.auth_code === null)) return [releaseHold(row.id, o.pending_transfer_id!, accounts)];
       if (row.amount === 0) return [];
       return returnTransfers(row.id, accounts, row.amount, row.fee, PAY_CODES.reversal);
@@ -202,8 +204,8 @@ export async function settle(deps: PaymentsDeps, row: TxnRow, options: SettleOpt
   const outcome = await post(deps, transfersOf(row, original, accounts));
   const now = deps.now();
   const held = (row.type === 'sale' || row.type === 'qr_sale') && row.pending_transfer_id !== null;
-  // A void's reversal the ledger refused is still acknowledged (nothing undone, amount 0): the void stands, staff get the case.
-  const unposted = !outcome.ok && isVoidReversal(row, original);
+  // A void's or refund's reversal the ledger refused is still acknowledged (nothing undone, amount 0): the void/refund stands, staff get the case.
+  const unposted = !outcome.ok && (isVoidReversal(row, original) || isRefundReversal(row, original));
   const final: TxnRow = outcome.ok
     ? {
         ...row,
@@ -230,6 +232,7 @@ export async function settle(deps: PaymentsDeps, row: TxnRow, options: SettleOpt
     if (done !== 1) return false;
     if (!outcome.ok) await compensate(trx, final, original, outcome.result);
     if (original && isVoidReversal(row, original)) await finishVoidReversal(deps, trx, { ...row, updated_at: now }, original, outcome.ok);
+    if (original && isRefundReversal(row, original)) await finishRefundReversal(deps, trx, { ...row, updated_at: now }, original, outcome.ok);
     // The switch hears of a void/reversal/refund of an off-us sale only if our ledger took it.
     const advice = adviceOf(row, original);
     if (advice && deps.offUs) await deps.offUs.release(trx, advice.txnId, outcome.ok);

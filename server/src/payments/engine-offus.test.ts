@@ -190,6 +190,36 @@ describe.each(DIALECTS)('off-us cards through the engine (%s)', (dialect) => {
     expect((await h.ledger.verify()).ok).toBe(true);
   });
 
+  it('a reversal of a refund whose advice is still queued recalls it; one the switch may have seen is acknowledged and listed for staff', async () => {
+    const a = await sale(8_000);
+    const charged = { clearing: await clearing(), receivable: await w.balanceOf(w.merchant.receivable) };
+    const f = await E.refund(h.payments.deps, req(), { clientId: cid('f'), originalId: a.id, amount: 3_000 });
+    expect(f.responseCode).toBe('00');
+    expect(sw.advices.get(f.id)).toMatchObject({ kind: 'refund', state: 'queued' });
+    const body = { clientId: cid('rv'), originalClientId: f.clientId };
+    const rev = await E.reversal(h.payments.deps, req(), body);
+    expect(rev).toMatchObject({ responseCode: '00', amount: 3_000, fee: f.fee, originalId: f.id });
+    // The switch never hears of the refund; no advice is made for the reversal itself.
+    expect(sw.advices.get(f.id)?.state).toBe('dropped');
+    expect(sw.advices.has(rev.id)).toBe(false);
+    expect({ clearing: await clearing(), receivable: await w.balanceOf(w.merchant.receivable) }).toEqual(charged);
+    expect(await E.reversal(h.payments.deps, req(), body)).toEqual(rev);
+    // Nothing refunded any more: the sale can be reversed whole at the switch again.
+    expect((await E.transactionByClient(h.payments.deps, w.terminalId, a.clientId))?.status).toBe('approved');
+
+    // A second refund whose advice went out: acknowledged, nothing undone, the refund stands, staff get the case.
+    const g = await E.refund(h.payments.deps, req(), { clientId: cid('f'), originalId: a.id, amount: 1_000 });
+    sw.send(g.id);
+    const refunded = await clearing();
+    const late = await E.reversal(h.payments.deps, req(), { clientId: cid('rv'), originalClientId: g.clientId });
+    expect(late).toMatchObject({ responseCode: '00', approved: true, amount: 0 });
+    expect(await clearing()).toBe(refunded);
+    expect((await E.transactionByClient(h.payments.deps, w.terminalId, g.clientId))?.status).toBe('approved');
+    const cases = (await h.db.selectFrom('pay_recon_exceptions' as never).selectAll().where('host_txn_id' as never, '=', g.id as never).execute()) as { kind: string }[];
+    expect(cases.map((c) => c.kind)).toEqual(['refund_reversal_offus']);
+    expect((await h.ledger.verify()).ok).toBe(true);
+  });
+
   it('a claimed sale whose process died is finished from what the switch link recorded, never sent again', async () => {
     // The authorisation happened and was recorded, but the engine never finished the row.
     const stuck = new FakeSwitch();

@@ -96,12 +96,12 @@ export async function finishVoidReversal(deps: PaymentsDeps, trx: EngineDb, row:
 type ReconDb = Kysely<SettlementTables & { pay_batches: { id: string; batch_no: number } }>;
 
 /**
- * Lists a void whose reversal could not be carried out for staff (reconciliation exceptions,
- * unique per void and kind: recording it again adds nothing).
+ * Lists a void (or refund, engine-refund-reversal.ts) whose reversal could not be carried out for
+ * staff (reconciliation exceptions, unique per void and kind: recording it again adds nothing).
  */
 export async function recordVoidException(
   trx: EngineDb | Kysely<unknown>,
-  kind: Extract<ReconKind, 'void_reversal_unposted' | 'void_reversal_offus'>,
+  kind: Extract<ReconKind, 'void_reversal_unposted' | 'void_reversal_offus' | 'refund_reversal_unposted' | 'refund_reversal_offus'>,
   v: TxnRow,
   now: number,
 ): Promise<void> {

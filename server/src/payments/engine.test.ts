@@ -4,6 +4,7 @@ import { auth, createHarness, type Harness } from '../../test/harness.js';
 import { luhnDigit } from '../gateway/switch-sim/index.js';
 import { BANK_ACCOUNTS } from '../seed/bootstrap.js';
 import { TerminalApiError } from '../terminals/client.js';
+import { expectError } from '../terminals/test-support/fleet-testkit.js';
 import type { TxnReply } from './contracts.js';
 import * as E from './engine.js';
 import { resolveHeld } from './engine-held.js';
@@ -467,6 +468,118 @@ describe.each(DIALECTS)('terminal transaction engine (%s)', (dialect) => {
       expect(listed.json<{ items: { kind: string; host_txn_id: string }[] }>().items).toContainEqual(expect.objectContaining({ kind: 'void_reversal_unposted', host_txn_id: v.id }));
       // The retry answers the same; the void can be reversed later by nobody but a new sale.
       expect(await poor.terminal.request<TxnReply>('POST', '/api/v1/terminal/pay/reversal', { clientId: rev.clientId, originalClientId: v.clientId })).toEqual(rev);
+      await verified();
+    });
+  });
+
+  describe('reversal of a refund (the terminal had no answer to the refund)', () => {
+    const status = async (id: string): Promise<TxnReply> => w.terminal.request<TxnReply>('GET', `/api/v1/terminal/pay/transactions/${id}`);
+    const verified = async (): Promise<void> => expect((await h.ledger.verify()).ok).toBe(true);
+    const refundOf = (originalId: string, amount: number): Promise<TxnReply> => asSupervisor(() => pay('refund', { clientId: cid('ref'), originalId, amount }));
+
+    it('a refund reversed: the customer is charged again, receivable and fee restored, once however often it is sent; the sale can be refunded and reversed whole again', async () => {
+      const before = await balances();
+      const s = await sale(10_000);
+      const charged = await balances();
+      const f = await refundOf(s.id, 4_000);
+      expect(f).toMatchObject({ responseCode: '00', amount: 4_000, fee: 15 });
+      const refunded = await balances();
+      expect(refunded.customer).toBe(charged.customer + 4_000);
+
+      const body = { clientId: cid('rv'), originalClientId: f.clientId };
+      const rev = await pay('reversal', body);
+      expect(rev).toMatchObject({ type: 'reversal', responseCode: '00', approved: true, amount: 4_000, fee: 15, originalId: f.id });
+      expect(await balances()).toEqual(charged);
+      expect((await status(f.id)).status).toBe('reversed');
+      expect((await status(s.id)).status).toBe('approved');
+      // The same reversal again answers the first answer; another one finds nothing left to undo.
+      expect(await pay('reversal', body)).toEqual(rev);
+      expect(await pay('reversal', { clientId: cid('rv'), originalClientId: f.clientId })).toMatchObject({ responseCode: '00', amount: 0 });
+      expect(await balances()).toEqual(charged);
+      await verified();
+
+      // The refunded total came down: the whole sale can be refunded again (not 64), and that refund reversed too.
+      const whole = await refundOf(s.id, 10_000);
+      expect(whole).toMatchObject({ responseCode: '00', amount: 10_000, fee: 38 });
+      expect((await status(s.id)).status).toBe('refunded');
+      expect(await balances()).toEqual(before);
+      expect((await E.reversal(h.payments.deps, { terminal: { terminal_id: w.terminalId, serial: '', owner_party_id: w.merchant.partyId, org_id: w.orgId, group_ids: [], session_id: w.terminal.session!.sessionId, operator: null }, operatorId: 'op-test', seq: 1 }, { clientId: cid('rv'), originalClientId: whole.clientId })).amount).toBe(10_000);
+      expect((await status(s.id)).status).toBe('approved');
+      expect(await balances()).toEqual(charged);
+      // …and a reversal of the sale now gives all of it back.
+      expect(await pay('reversal', { clientId: cid('rv'), originalClientId: s.clientId })).toMatchObject({ responseCode: '00', amount: 10_000, fee: 38 });
+      expect(await balances()).toEqual(before);
+      await verified();
+    });
+
+    it('a reversal of a refund never seen is acknowledged with no effect, and the late refund is refused', async () => {
+      const s = await sale(2_000);
+      const charged = await balances();
+      const late = cid('late-ref');
+      expect(await pay('reversal', { clientId: cid('rv'), originalClientId: late })).toMatchObject({ responseCode: '00', approved: true, amount: 0 });
+      const refused = await asSupervisor(() => pay('refund', { clientId: late, originalId: s.id, amount: 500 }));
+      expect(refused).toMatchObject({ approved: false, responseCode: '22' });
+      expect(await balances()).toEqual(charged);
+      // A declined refund: nothing to undo either.
+      const declined = await refundOf(s.id, 2_001);
+      expect(declined.responseCode).toBe('64');
+      expect(await pay('reversal', { clientId: cid('rv'), originalClientId: declined.clientId })).toMatchObject({ responseCode: '00', amount: 0 });
+      expect(await balances()).toEqual(charged);
+      await verified();
+    });
+
+    it('when the customer cannot be charged again the reversal is still acknowledged, the refund stands and staff get the case', async () => {
+      const poor = await setupPaymentsWorld(h, { balance: 1_000, cardLimits: { per_txn_limit: 100_000, daily_limit: 100_000 } });
+      const go = async (amount: number) =>
+        poor.terminal.request<TxnReply>('POST', SALE, { clientId: cid('poor'), amount, card: { pan: poor.card.pan, expiry: poor.card.expiry }, pinBlock: await poor.pinBlock() });
+      const s = await go(800);
+      expect(s.responseCode).toBe('00');
+      await poor.signOnSupervisor();
+      const f = await poor.terminal.request<TxnReply>('POST', '/api/v1/terminal/pay/refund', { clientId: cid('ref'), originalId: s.id, amount: 800 });
+      expect(f.responseCode).toBe('00');
+      await poor.signOnCashier();
+      // Meanwhile the customer spent most of it.
+      expect((await go(900)).responseCode).toBe('00');
+      const receivable = await poor.balanceOf(poor.merchant.receivable);
+      const rev = await poor.terminal.request<TxnReply>('POST', '/api/v1/terminal/pay/reversal', { clientId: cid('rv'), originalClientId: f.clientId });
+      expect(rev).toMatchObject({ responseCode: '00', approved: true, amount: 0, fee: 0, originalId: f.id });
+      expect(await poor.balanceOf(poor.customerAccount)).toBe(100);
+      expect(await poor.balanceOf(poor.merchant.receivable)).toBe(receivable);
+      const seen = async (id: string) => (await poor.terminal.request<TxnReply>('GET', `/api/v1/terminal/pay/transactions/${id}`)).status;
+      expect(await seen(f.id)).toBe('approved');
+      expect(await seen(s.id)).toBe('refunded');
+      const cases = (await h.db.selectFrom('pay_recon_exceptions' as never).selectAll().where('host_txn_id' as never, '=', f.id as never).execute()) as { kind: string; status: string }[];
+      expect(cases).toEqual([expect.objectContaining({ kind: 'refund_reversal_unposted', status: 'open' })]);
+      const listed = await h.app.inject({ method: 'GET', url: '/api/v1/reconciliation/exceptions?status=open', headers: auth(h.adminToken) });
+      const items = listed.json<{ items: { id: string; kind: string; host_txn_id: string }[] }>().items;
+      expect(items).toContainEqual(expect.objectContaining({ kind: 'refund_reversal_unposted', host_txn_id: f.id }));
+      // Reversing the host's refund again would only fail again: refused, staff settle it otherwise.
+      const exception = items.find((i) => i.host_txn_id === f.id)!;
+      const resolved = await h.app.inject({ method: 'POST', url: `/api/v1/reconciliation/exceptions/${exception.id}/resolve`, headers: auth(h.adminToken), payload: { action: 'reverse_host' } });
+      expectError(resolved, 'recon_action_unavailable');
+      expect(await poor.balanceOf(poor.customerAccount)).toBe(100);
+      // The retry answers the same; the refund stays refunded (no second refund past the sale).
+      expect(await poor.terminal.request<TxnReply>('POST', '/api/v1/terminal/pay/reversal', { clientId: rev.clientId, originalClientId: f.clientId })).toEqual(rev);
+      await verified();
+    });
+
+    it('a refund reversal racing a reversal of its sale never charges the customer for a sale reversed', async () => {
+      const req = { terminal: { terminal_id: w.terminalId, serial: '', owner_party_id: w.merchant.partyId, org_id: w.orgId, group_ids: [], session_id: w.terminal.session!.sessionId, operator: null }, operatorId: 'op-test', seq: 1 };
+      for (let round = 0; round < 4; round++) {
+        const before = await balances();
+        const s = await sale(6_000);
+        const f = await refundOf(s.id, 2_500);
+        expect(f.responseCode).toBe('00');
+        const [refRev, saleRev] = await Promise.all([
+          E.reversal(h.payments.deps, req, { clientId: cid('race-rr'), originalClientId: f.clientId }),
+          E.reversal(h.payments.deps, req, { clientId: cid('race-sr'), originalClientId: s.clientId }),
+        ]);
+        expect(refRev.responseCode).toBe('00');
+        expect(saleRev.responseCode).toBe('00');
+        expect((await status(s.id)).status).toBe('reversed');
+        // Whichever won, the sale is undone whole: the customer and the merchant are where they started.
+        expect(await balances()).toEqual(before);
+      }
       await verified();
     });
   });

@@ -42,6 +42,7 @@ import { SWITCH_CLEARING, isOffUs, withAdvice } from './engine-offus.js';
 import { CLAIMS_ORDERED, claimWrite, onDisk, write } from './engine-writer.js';
 import { reopenQrOrders } from './engine-held.js';
 import { VOID_TYPES, isOffUsVoid, recordVoidException } from './engine-void-reversal.js';
+import { holdRefundedSale, refundReversalsInFlight } from './engine-refund-reversal.js';
 import {
   IN_FLIGHT,
   REVERSED_BEFORE_ARRIVAL,
@@ -636,9 +637,9 @@ export function completionVoid(deps: PaymentsDeps, req: TerminalRequest, input: 
  * Reversal (冲正): the terminal had no answer to `originalClientId`. Undoes the original if it had
  * an effect (a sale, completion or QR sale: the money goes back with the fee; a pre-auth or a held
  * sale: the hold is released; a void, pre-auth void or completion void: what it voided stands
- * again, see `reverseVoid`); acknowledges ('00') when there is nothing to undo; when the original
- * has not arrived, stores it as reversed so that a late original is refused. Refunds are not
- * undone by reversal ('12': CUP sends none for them).
+ * again, see `reverseVoid`; a refund: the customer is charged it again, see `reverseRefund`);
+ * acknowledges ('00') when there is nothing to undo; when the original has not arrived, stores it
+ * as reversed so that a late original is refused. A reversal is not reversed ('12').
  */
 export function reversal(deps: PaymentsDeps, req: TerminalRequest, input: { clientId: string; originalClientId: string }): Promise<TxnReply> {
   return run(deps, req, 'reversal', input.clientId, [input.originalClientId], async (base, _m, batch) => {
@@ -673,9 +674,24 @@ async function reverseOf(deps: PaymentsDeps, found: TxnRow): Promise<Decision> {
     if (o.status !== 'approved' && o.status !== 'refunded') return { final: '22', patch };
     // The switch reverses an off-us sale whole: one partly refunded there is for staff, not a reversal.
     if (isOffUs(o) && o.refunded_amount > 0) return { final: '22', patch };
+    if (o.refunded_amount > 0) {
+      // A reversal of one of its refunds still in flight changes the refunded total: settle it first.
+      const pending = await refundReversalsInFlight(db(deps), o.id);
+      if (pending.length > 0) {
+        for (const id of pending) {
+          const r = await findById(db(deps), id);
+          if (r) await settleInFlight(deps, r);
+        }
+        return reverseOf(deps, (await findById(db(deps), o.id)) ?? o);
+      }
+    }
     const amount = o.amount - o.refunded_amount;
     const fee = o.fee - o.refunded_fee;
-    return { proceed: { ...patch, amount, fee }, claim: withAdvice(deps, o, undoing(o, transition(o.id, o.status, 'reversed', 'retry', o.refunded_amount))) };
+    const undo = undoing(o, transition(o.id, o.status, 'reversed', 'retry', o.refunded_amount));
+    // One claimed since (it held the sale's row first): decide again, after it settled.
+    const claim: ClaimEffect =
+      o.refunded_amount > 0 ? async (trx, row) => (await undo(trx, row)) ?? ((await refundReversalsInFlight(trx, o.id)).length > 0 ? 'retry' : null) : undo;
+    return { proceed: { ...patch, amount, fee }, claim: withAdvice(deps, o, claim) };
   }
   if (o.type === 'preauth') {
     if (o.status === 'voided') return { final: '00', patch };
@@ -683,8 +699,45 @@ async function reverseOf(deps: PaymentsDeps, found: TxnRow): Promise<Decision> {
     return { proceed: { ...patch, amount: o.amount }, claim: undoing(o, transition(o.id, 'approved', 'reversed', 'retry')) };
   }
   if (VOID_TYPES.includes(o.type)) return reverseVoid(deps, o, patch);
-  // A refund (CUP sends no reversal for one) or a reversal: nothing a reversal may undo.
+  if (o.type === 'refund') return reverseRefund(deps, o, patch);
+  // A reversal: nothing a reversal may undo.
   return { final: '12', patch };
+}
+
+/**
+ * Reversal of an approved refund (engine-refund-reversal.ts): the customer is charged the refunded
+ * amount again and the merchant's receivable gets it back, less the fee the refund returned. The
+ * claim holds the sale (still approved or refunded) and moves the refund to reversed (and recalls
+ * an off-us refund's advice from the switch link's queue); settle posts and lowers the sale's
+ * refunded total. Acknowledged with nothing undone ('00', amount 0, listed for staff) when the
+ * sale was reversed or voided since, or an off-us refund's advice may have reached the switch.
+ */
+async function reverseRefund(deps: PaymentsDeps, f: TxnRow, patch: Partial<TxnRow>): Promise<Decision> {
+  if (f.status !== 'approved' || !f.original_id) return { final: '00', patch };
+  const o = await findById(db(deps), f.original_id);
+  if (!o) return { final: '00', patch };
+  if (o.status !== 'approved' && o.status !== 'refunded') {
+    await recordVoidException(db(deps), 'refund_reversal_unposted', f, deps.now());
+    return { final: '00', patch };
+  }
+  const move = transition(f.id, 'approved', 'reversed', 'retry');
+  const hold: ClaimEffect = async (trx, row) => ((await holdRefundedSale(trx, o.id, row.created_at)) ? move(trx, row) : 'retry');
+  const proceed: Partial<TxnRow> = { ...patch, amount: f.amount, fee: f.fee };
+  if (!isOffUs(f)) return { proceed, claim: hold };
+  const offUs = deps.offUs;
+  if (!offUs || !(await offUs.recallable(f.id))) {
+    await recordVoidException(db(deps), 'refund_reversal_offus', f, deps.now());
+    return { final: '00', patch };
+  }
+  return {
+    proceed,
+    claim: async (trx, row) => {
+      const refused = await hold(trx, row);
+      if (refused) return refused;
+      // The forwarder claimed it since we looked: decide again (then it is not recallable).
+      return (await offUs.recall(trx, f.id)) ? null : 'retry';
+    },
+  };
 }
 
 /**

@@ -10,7 +10,9 @@
  * The engine adds two kinds of its own when a terminal reversed a void that could not be undone
  * (engine-void-reversal.ts): void_reversal_unposted (the customer could not be charged again) and
  * void_reversal_offus (the switch may have the void already). The void stands; reverse_host is
- * refused for them (it would fail again) — staff accept_host, write_off or note.
+ * refused for them (it would fail again) — staff accept_host, write_off or note. Likewise for a
+ * refund a terminal reversed (engine-refund-reversal.ts): refund_reversal_unposted (the customer
+ * could not be charged again, or the sale was reversed since) and refund_reversal_offus.
  * A batch is reconciled once (`pay_recon_batches`); exception rows are unique per (batch, client
  * id, kind), so a repeated run adds nothing.
  *
@@ -244,6 +246,9 @@ export async function resolveException(
     // The void stands because it could not be undone; reversing it again would only fail again.
     if (current.kind === 'void_reversal_unposted' || current.kind === 'void_reversal_offus') {
       throw new XiaoweiError('recon_action_unavailable', 'the void stands; charge the customer with a new sale 撤销已生效，请重新发起消费');
+    }
+    if (current.kind === 'refund_reversal_unposted' || current.kind === 'refund_reversal_offus') {
+      throw new XiaoweiError('recon_action_unavailable', 'the refund stands; settle it with the customer 退货已生效，请与持卡人协商处理');
     }
     const terminal = await db
       .selectFrom('terminals')

@@ -22,11 +22,22 @@ type Db = Kysely<any>;
 export const SETTLEMENT_STATUSES = ['open', 'pending', 'settled', 'carried'] as const;
 export type SettlementStatus = (typeof SETTLEMENT_STATUSES)[number];
 /**
- * The last two are recorded by the engine, not by comparing a batch: a terminal reversed a void
+ * The last four are recorded by the engine, not by comparing a batch: a terminal reversed a void
  * that could not be undone — the customer could not be charged again (`void_reversal_unposted`),
  * or an off-us void's advice had already gone to the switch (`void_reversal_offus`). The void stands.
+ * Likewise for a refund a terminal reversed (`refund_reversal_unposted`, `refund_reversal_offus`):
+ * the refund stands.
  */
-export const RECON_KINDS = ['missing_on_host', 'missing_on_terminal', 'amount_differs', 'status_differs', 'void_reversal_unposted', 'void_reversal_offus'] as const;
+export const RECON_KINDS = [
+  'missing_on_host',
+  'missing_on_terminal',
+  'amount_differs',
+  'status_differs',
+  'void_reversal_unposted',
+  'void_reversal_offus',
+  'refund_reversal_unposted',
+  'refund_reversal_offus',
+] as const;
 export type ReconKind = (typeof RECON_KINDS)[number];
 export const RECON_ACTIONS = ['accept_host', 'reverse_host', 'write_off', 'note'] as const;
 export type ReconAction = (typeof RECON_ACTIONS)[number];

@@ -101,7 +101,7 @@ export const ExceptionView = Type.Object({
   terminal_serial: Nullable(Type.String()),
   merchant_party_id: Nullable(Type.String()),
   org_id: Type.String(),
-  kind: StringEnum(RECON_KINDS, { description: 'missing_on_host 主机无记录, missing_on_terminal 终端无记录, amount_differs 金额不符, status_differs 状态不符, void_reversal_unposted 撤销冲正未能扣款, void_reversal_offus 他行卡撤销已送出' }),
+  kind: StringEnum(RECON_KINDS, { description: 'missing_on_host 主机无记录, missing_on_terminal 终端无记录, amount_differs 金额不符, status_differs 状态不符, void_reversal_unposted 撤销冲正未能扣款, void_reversal_offus 他行卡撤销已送出, refund_reversal_unposted 退货冲正未能扣款, refund_reversal_offus 他行卡退货已送出' }),
   client_id: Type.String(),
   host_txn_id: Nullable(Type.String()),
   terminal_type: Nullable(Type.String()),

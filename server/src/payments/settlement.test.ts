@@ -368,6 +368,36 @@ describe.each(DIALECTS)('settlement on %s', (dialect) => {
     }
   });
 
+  it('a reversed refund: the refund still counts where it was settled, its reversal counts as a sale — nets equal the receivable, in one run or split over two', async () => {
+    const deps = h.payments.deps;
+    for (const split of [false, true]) {
+      const w = await setupPaymentsWorld(h, { settlementCycle: 'T0' });
+      const req = {
+        terminal: { terminal_id: w.terminalId, serial: '', owner_party_id: w.merchant.partyId, org_id: w.orgId, group_ids: [], session_id: w.terminal.session!.sessionId, operator: null },
+        operatorId: 'op-test',
+        seq: 1,
+      };
+      const s = await E.sale(deps, req, { clientId: `rr-s-${split}`, amount: 10_000, card: { pan: w.card.pan, expiry: w.card.expiry }, pinBlock: await w.pinBlock() });
+      const f = await E.refund(deps, req, { clientId: `rr-f-${split}`, originalId: s.id, amount: 4_000 });
+      expect(f.responseCode).toBe('00');
+      const D = businessDate(deps.now(), deps.cutoffMinutes);
+      const next = new Date(Date.parse(`${D}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
+      // Split: the refund is settled (with its sale) before its reversal arrives.
+      if (split) await runSettlement(deps, D);
+      const r = await E.reversal(deps, req, { clientId: `rr-r-${split}`, originalClientId: f.clientId });
+      expect(r).toMatchObject({ responseCode: '00', amount: 4_000, fee: f.fee });
+      await runSettlement(deps, split ? next : D);
+      const nets = await (deps.db as SettlementDb).selectFrom('pay_settlements').select('net').where('merchant_party_id', '=', w.merchant.partyId).execute();
+      expect(nets.reduce((n, x) => n + Number(x.net), 0)).toBe(10_000 - s.fee);
+      expect(await w.balanceOf(w.merchant.receivable)).toBe(0);
+      expect(await w.balanceOf(w.merchant.settlement)).toBe(10_000 - s.fee);
+      const last = settlementId(split ? next : D, w.merchant.partyId);
+      const lines = (await get(`/settlements/${encodeURIComponent(last)}/statement`)).json<{ lines: { net: number; type: string; kind: string }[] }>().lines;
+      if (split) expect(lines).toEqual([expect.objectContaining({ type: 'reversal', kind: 'sale', net: 4_000 - f.fee })]);
+      else expect(lines.map((l) => l.kind).sort()).toEqual(['refund', 'sale', 'sale']);
+    }
+  });
+
   it('the CSV neutralises spreadsheet formulas and quotes commas', () => {
     const csv = statementCsv(
       {

@@ -56,11 +56,12 @@ export type RunDeps = SettlementDeps & Pick<PaymentsDeps, 'core'>;
 export const SALE_TYPES = ['sale', 'completion', 'qr_sale'] as const;
 export const UNDO_TYPES = ['void', 'completion_void', 'reversal'] as const;
 /**
- * A reversal of one of these (a void the terminal got no answer to) charged the sale again: it
- * counts as a sale (its amount and fee). The void itself, now 'reversed', still counts as the
- * undoing it was when it posted — each row by its own effect, whichever settlement stamps it.
+ * A reversal of one of these (a void or refund the terminal got no answer to) charged the customer
+ * again: it counts as a sale (its amount and fee). The void or refund itself, now 'reversed', still
+ * counts as the undoing it was when it posted — each row by its own effect, whichever settlement
+ * stamps it.
  */
-const REDONE_TYPES = ['void', 'completion_void'] as const;
+const REDONE_TYPES = ['void', 'completion_void', 'refund'] as const;
 const CLAIM_TYPES = [...SALE_TYPES, 'refund', ...UNDO_TYPES];
 const TRANSFER_CHUNK = 1000;
 const LOCK_KEY = 7_310_001;
@@ -94,7 +95,7 @@ const list = (xs: readonly string[]) => sql.join(xs.map((x) => sql.lit(x)));
 const KIND = sql`case
   when t.type in (${list(SALE_TYPES)}) then
     case when t.auth_code is not null and t.status in ('approved', 'refunded', 'voided', 'reversed') then 'sale' else 'none' end
-  when t.type = 'refund' then case when t.status = 'approved' then 'refund' else 'none' end
+  when t.type = 'refund' then case when t.status in ('approved', 'reversed') and t.auth_code is not null then 'refund' else 'none' end
   when t.type in (${list(UNDO_TYPES)}) then
     case when t.status in ('approved', 'reversed') and t.amount > 0 and o.id is not null and o.auth_code is not null and o.type in (${list(SALE_TYPES)}) then 'reversal'
          when t.type = 'reversal' and t.status = 'approved' and t.amount > 0 and o.id is not null and o.type in (${list(REDONE_TYPES)}) then 'sale'
@@ -189,7 +190,7 @@ const zeroTotals = (): Totals => ({
 const RETURNED_KIND = sql`case
   when type in (${list(SALE_TYPES)}) then
     case when auth_code is not null and status in ('approved', 'refunded', 'voided', 'reversed') then 'sale' else 'none' end
-  when type = 'refund' then case when status = 'approved' then 'refund' else 'none' end
+  when type = 'refund' then case when status in ('approved', 'reversed') and auth_code is not null then 'refund' else 'none' end
   when type in (${list(UNDO_TYPES)}) then case when status in ('approved', 'reversed') and amount > 0 and original_id is not null then 'undo' else 'none' end
   else 'none'
 end`;

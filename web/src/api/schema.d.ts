@@ -7682,7 +7682,7 @@ export interface paths {
                          * @enum {string}
                          */
                         outcome?: "decline" | "review" | "approve";
-                        /** @description Per kind (checked strictly): allow_list/deny_list {cards?, terminals?, merchants?}; amount_limit {scope, ids?, max_amount, types?}; daily_total {scope, ids?, max_total, types?}; velocity {scope, ids?, max_count, window_minutes, types?}; time_window {from, to, amount_above?, types?}; outside_area {radius_m, require_location?, types?}; amount_vs_normal {factor_pct, statistic, days, min_samples, types?}. scope = card | terminal | merchant. 参数按类型校验。 */
+                        /** @description Per kind (checked strictly): allow_list/deny_list {cards?, terminals?, merchants?}; amount_limit {scope, ids?, max_amount, types?}; daily_total {scope, ids?, max_total, types?}; velocity {scope, ids?, max_count, window_minutes, types?}; time_window {from, to, amount_above?, types?}; outside_area {radius_m, require_location?, types?}; amount_vs_normal {factor_pct, statistic, days, min_samples, types?}. scope = card | terminal | merchant | account (the payer’s account). 参数按类型校验。 */
                         params: {
                             [key: string]: unknown;
                         };
@@ -7861,7 +7861,7 @@ export interface paths {
                          * @enum {string}
                          */
                         outcome?: "decline" | "review" | "approve";
-                        /** @description Per kind (checked strictly): allow_list/deny_list {cards?, terminals?, merchants?}; amount_limit {scope, ids?, max_amount, types?}; daily_total {scope, ids?, max_total, types?}; velocity {scope, ids?, max_count, window_minutes, types?}; time_window {from, to, amount_above?, types?}; outside_area {radius_m, require_location?, types?}; amount_vs_normal {factor_pct, statistic, days, min_samples, types?}. scope = card | terminal | merchant. 参数按类型校验。 */
+                        /** @description Per kind (checked strictly): allow_list/deny_list {cards?, terminals?, merchants?}; amount_limit {scope, ids?, max_amount, types?}; daily_total {scope, ids?, max_total, types?}; velocity {scope, ids?, max_count, window_minutes, types?}; time_window {from, to, amount_above?, types?}; outside_area {radius_m, require_location?, types?}; amount_vs_normal {factor_pct, statistic, days, min_samples, types?}. scope = card | terminal | merchant | account (the payer’s account). 参数按类型校验。 */
                         params: {
                             [key: string]: unknown;
                         };
@@ -9322,10 +9322,10 @@ export interface paths {
                                 merchant_party_id: string | null;
                                 org_id: string;
                                 /**
-                                 * @description missing_on_host 主机无记录, missing_on_terminal 终端无记录, amount_differs 金额不符, status_differs 状态不符, void_reversal_unposted 撤销冲正未能扣款, void_reversal_offus 他行卡撤销已送出
+                                 * @description missing_on_host 主机无记录, missing_on_terminal 终端无记录, amount_differs 金额不符, status_differs 状态不符, void_reversal_unposted 撤销冲正未能扣款, void_reversal_offus 他行卡撤销已送出, refund_reversal_unposted 退货冲正未能扣款, refund_reversal_offus 他行卡退货已送出
                                  * @enum {string}
                                  */
-                                kind: "missing_on_host" | "missing_on_terminal" | "amount_differs" | "status_differs" | "void_reversal_unposted" | "void_reversal_offus";
+                                kind: "missing_on_host" | "missing_on_terminal" | "amount_differs" | "status_differs" | "void_reversal_unposted" | "void_reversal_offus" | "refund_reversal_unposted" | "refund_reversal_offus";
                                 client_id: string;
                                 host_txn_id: string | null;
                                 terminal_type: string | null;
@@ -9407,10 +9407,10 @@ export interface paths {
                             merchant_party_id: string | null;
                             org_id: string;
                             /**
-                             * @description missing_on_host 主机无记录, missing_on_terminal 终端无记录, amount_differs 金额不符, status_differs 状态不符, void_reversal_unposted 撤销冲正未能扣款, void_reversal_offus 他行卡撤销已送出
+                             * @description missing_on_host 主机无记录, missing_on_terminal 终端无记录, amount_differs 金额不符, status_differs 状态不符, void_reversal_unposted 撤销冲正未能扣款, void_reversal_offus 他行卡撤销已送出, refund_reversal_unposted 退货冲正未能扣款, refund_reversal_offus 他行卡退货已送出
                              * @enum {string}
                              */
-                            kind: "missing_on_host" | "missing_on_terminal" | "amount_differs" | "status_differs" | "void_reversal_unposted" | "void_reversal_offus";
+                            kind: "missing_on_host" | "missing_on_terminal" | "amount_differs" | "status_differs" | "void_reversal_unposted" | "void_reversal_offus" | "refund_reversal_unposted" | "refund_reversal_offus";
                             client_id: string;
                             host_txn_id: string | null;
                             terminal_type: string | null;
@@ -9748,7 +9748,7 @@ export interface paths {
         put?: never;
         /**
          * Close a store-and-forward exception with a note 关闭存储转发异常
-         * @description For an entry the switch refused for good (failed) or one raised for too many attempts: it is no longer sent. Records the note and who closed it; nothing is posted. An acknowledgement of an attempt already under way still wins. 用于被永久拒绝或多次重发失败的记录：不再发送，记录说明与操作人，不记账；正在进行的发送若获确认，仍以确认为准。
+         * @description For an entry the switch refused for good (failed) or one raised for too many attempts: it is no longer sent. Records the note and who closed it; nothing is posted — the next settlement file's reconciliation lists it as an exception (missing on the switch). An acknowledgement of an attempt already under way still wins. 用于被永久拒绝或多次重发失败的记录：不再发送，记录说明与操作人，不记账（下一份清算文件对账时列为差错：转接方无此笔）；正在进行的发送若获确认，仍以确认为准。
          */
         post: {
             parameters: {

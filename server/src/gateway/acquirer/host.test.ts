@@ -235,6 +235,25 @@ describe.each(DIALECTS)('acquirer host for conventional POS (%s)', (dialect) => 
     expect(await available(w.customerAccount)).toBe(start - 7_500);
   });
 
+  it('reverses a refund (0400 naming the 0220): the customer is charged again, once; the sale can be refunded in full again', async () => {
+    const sale = await pos.sale({ ...card(), amount: 9_000 });
+    const charged = await available(w.customerAccount);
+    const r = await pos.refund({ original: sale, amount: 3_000 });
+    expect(r.code).toBe('00');
+    expect(await available(w.customerAccount)).toBe(charged + 3_000);
+    const rev = await pos.reversal(r.request);
+    expect(rev.code).toBe('00');
+    expect(rev.answer.mti).toBe('0410');
+    expect(await available(w.customerAccount)).toBe(charged);
+    expect((await rowOf(reg.terminalId, `iso:${r.batch}:${r.stan}`))?.status).toBe('reversed');
+    expect((await rowOf(reg.terminalId, `iso:${sale.batch}:${sale.stan}`))?.status).toBe('approved');
+    // The repeat (0401) of the same reversal changes nothing more.
+    expect((await pos.reversal(r.request)).code).toBe('00');
+    expect(await available(w.customerAccount)).toBe(charged);
+    expect((await pos.refund({ original: sale, amount: 9_000 })).code).toBe('00');
+    expect(await available(w.customerAccount)).toBe(charged + 9_000);
+  });
+
   it('handles many requests in flight on one connection', async () => {
     const before = await available(w.customers[1]!.accountId);
     const c1 = w.customers[1]!.card;

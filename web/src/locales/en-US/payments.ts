@@ -176,6 +176,8 @@ export default {
     status_differs: 'Status differs',
     void_reversal_unposted: 'Void reversed, customer not charged again (the void stands)',
     void_reversal_offus: 'Off-us void already sent to the switch (the void stands)',
+    refund_reversal_unposted: 'Refund reversed, customer not charged again (the refund stands)',
+    refund_reversal_offus: 'Off-us refund already sent to the switch (the refund stands)',
   },
   reconAction: {
     accept_host: 'Host is right',

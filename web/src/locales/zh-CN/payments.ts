@@ -170,6 +170,8 @@ export default {
     status_differs: '状态不符',
     void_reversal_unposted: '撤销冲正未能重新扣款（撤销有效）',
     void_reversal_offus: '他行卡撤销已送银联，冲正未生效（撤销有效）',
+    refund_reversal_unposted: '退货冲正未能重新扣款（退货有效）',
+    refund_reversal_offus: '他行卡退货已送银联（退货有效）',
   },
   reconAction: {
     accept_host: '以主机为准',
