@@ -38,6 +38,9 @@ export class GroupCommitter {
   private syncing = 0;
   private timer: NodeJS.Timeout | undefined;
   private idleTimer: NodeJS.Timeout | undefined;
+  /** The store has idle work ready (a pass of slices under way): run it whenever the queue empties. */
+  private idleReady = false;
+  private idleScheduled = false;
   private closing = false;
   private drainWaiters: (() => void)[] = [];
 
@@ -147,19 +150,43 @@ export class GroupCommitter {
 
   private afterFlush(): void {
     if (this.queue.length > 0) this.schedule();
-    else if (!this.flushing && this.syncing === 0) this.notifyDrained();
+    else {
+      if (!this.flushing && this.syncing === 0) this.notifyDrained();
+      if (this.idleReady) this.scheduleIdle();
+    }
   }
 
+  /** The next slice of idle work after the events already waiting (answers, new requests). */
+  private scheduleIdle(): void {
+    if (this.idleScheduled || this.closing) return;
+    this.idleScheduled = true;
+    setImmediate(() => {
+      this.idleScheduled = false;
+      void this.runIdle();
+    });
+  }
+
+  /**
+   * One slice of idle work, only while no commit waits or runs. Work that is due (a tick came, or a
+   * pass has slices left) runs at the next moment the queue is empty — under load, typically while
+   * a group's sync runs — one slice at a time, each after the events that came in meanwhile.
+   */
   private async runIdle(): Promise<void> {
-    if (this.flushing || this.queue.length > 0 || this.options.busy?.()) return;
+    if (this.flushing || this.queue.length > 0 || this.options.busy?.()) {
+      // Not now: at the next moment the queue is empty (afterFlush), or the next tick.
+      this.idleReady = true;
+      return;
+    }
     this.flushing = true;
     try {
-      await this.store.idle();
+      this.idleReady = await this.store.idle();
     } catch {
       // Idle work is retried on the next tick; it never holds up commits.
+      this.idleReady = false;
     } finally {
       this.flushing = false;
       if (this.queue.length > 0) this.schedule();
+      else if (this.idleReady) this.scheduleIdle();
     }
   }
 

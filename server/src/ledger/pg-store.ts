@@ -155,7 +155,9 @@ export class PgLedgerStore implements LedgerStore {
     return results.sort((a, b) => a.index - b.index);
   }
 
-  async idle(): Promise<void> {}
+  async idle(): Promise<boolean> {
+    return false;
+  }
 
   async expiredPendings(nowMicros: number, limit: number): Promise<PendingState[]> {
     const r = await this.pool.query(

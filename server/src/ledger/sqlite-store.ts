@@ -13,8 +13,17 @@ import { WalSync } from '../platform/db/wal-sync.js';
 
 type Row = Record<string, unknown>;
 
-/** Rows per run of the deferred per-account indexer. */
+/** Most journal rows in one pass of the deferred per-account indexer. */
 const INDEX_CHUNK = 50_000;
+/** Index entries written per slice of a pass: each slice is one short transaction (a few ms). */
+const INDEX_SLICE = 1_000;
+/** Most slices in one pass: a window far behind (up to INDEX_CHUNK rows) gets larger slices, not more scans of it. */
+const INDEX_SLICES = 16;
+/**
+ * A new pass starts at most this often, unless the indexer is more than a chunk behind: each pass
+ * rewrites about one index page per account it touches, so passes less often write less (ADR 0003).
+ */
+const INDEX_PASS_MS = 1_000;
 
 /**
  * SQLite ledger store: prepared statements, one synchronous transaction per group commit. The
@@ -31,10 +40,17 @@ export class SqliteLedgerStore implements LedgerStore {
   private readonly wal: WalSync | undefined;
   /** Prepared inserts of other domains' rows (RowNote), by table and columns. */
   private readonly noteInserts = new Map<string, BetterSqlite3.Statement>();
+  /** The indexer's pass under way: its window (from, to] and the last account indexed. */
+  private pass: { from: number; to: number; lo: string; ends: string[] } | undefined;
+  private passStarted = -Infinity;
+  /** The last pass's window stopped at INDEX_CHUNK rows, short of the newest: start the next at once. */
+  private behind = false;
 
   constructor(
     private readonly db: BetterSqlite3.Database,
     private readonly clock: LedgerClock,
+    /** Index entries per slice (tests: small, to see passes half done). */
+    private readonly sliceEntries = INDEX_SLICE,
   ) {
     this.s = {
       account: db.prepare('select * from ledger_accounts where id = ?'),
@@ -74,14 +90,26 @@ export class SqliteLedgerStore implements LedgerStore {
       maxTs: db.prepare('select max(ts) as ts from ledger_transfers'),
       watermark: db.prepare("select value from ledger_meta where key = 'entries_watermark'"),
       setWatermark: db.prepare("update ledger_meta set value = ? where key = 'entries_watermark'"),
+      // One slice of a pass: the window's entries of accounts after @lo up to @hi (null: to the end).
       indexEntries: db.prepare(
         `insert or ignore into ledger_account_entries (account_id, ts)
          select account_id, ts from (
            select debit_account_id as account_id, ts from ledger_transfers where ts > @from and ts <= @to
            union all
            select credit_account_id, ts from ledger_transfers where ts > @from and ts <= @to)
+         where account_id > @lo and (@hi is null or account_id <= @hi)
          order by account_id, ts`,
       ),
+      // Where a pass's slices end: every @n-th entry of the window in account order.
+      sliceEnds: db.prepare(
+        `select account_id from (
+           select account_id, row_number() over (order by account_id) as n from (
+             select debit_account_id as account_id from ledger_transfers where ts > @from and ts <= @to
+             union all
+             select credit_account_id from ledger_transfers where ts > @from and ts <= @to))
+         where n % @n = 0`,
+      ).pluck(),
+      windowRows: db.prepare('select count(*) as n from ledger_transfers where ts > ? and ts <= ?'),
       chunkEnd: db.prepare('select ts from ledger_transfers where ts > ? order by ts limit 1 offset ?'),
       expired: db.prepare('select * from ledger_pending where status = ? and expires_at > 0 and expires_at <= ? order by expires_at limit ?'),
     };
@@ -220,26 +248,51 @@ export class SqliteLedgerStore implements LedgerStore {
     return run();
   }
 
-  /** Indexes up to INDEX_CHUNK new journal rows by account. Returns the rows left to index. */
-  indexSome(): number {
-    const from = toSafeInt((this.s.watermark.get() as Row).value);
-    const end = this.s.chunkEnd.get(from, INDEX_CHUNK - 1) as Row | undefined;
-    const max = (this.s.maxTs.get() as Row | undefined)?.ts;
-    if (max == null || toSafeInt(max) <= from) return 0;
-    const to = end ? toSafeInt(end.ts) : toSafeInt(max);
+  /**
+   * One slice of the deferred per-account indexer; true while more is ready at once. A pass fixes a
+   * window of journal rows above the watermark (at most INDEX_CHUNK; a new pass at most every
+   * INDEX_PASS_MS unless the last one stopped at INDEX_CHUNK) and indexes it in account order,
+   * about INDEX_SLICE entries per transaction (at most about INDEX_SLICES slices), so the event loop
+   * is held only a few ms at a time; the watermark moves in the slice that ends the pass. Reads
+   * merge the index with the rows above the watermark and drop duplicates, so a half-done pass
+   * shows nothing twice, and a pass lost in a crash is simply done again (insert or ignore).
+   */
+  indexSome(now = performance.now()): boolean {
+    let pass = this.pass;
+    if (!pass) {
+      if (!this.behind && now - this.passStarted < INDEX_PASS_MS) return false;
+      const from = toSafeInt((this.s.watermark.get() as Row).value);
+      const max = (this.s.maxTs.get() as Row | undefined)?.ts;
+      if (max == null || toSafeInt(max) <= from) return false;
+      const end = this.s.chunkEnd.get(from, INDEX_CHUNK - 1) as Row | undefined;
+      const to = end ? toSafeInt(end.ts) : toSafeInt(max);
+      this.behind = to < toSafeInt(max);
+      const rows = toSafeInt((this.s.windowRows.get(from, to) as Row).n);
+      const n = Math.max(this.sliceEntries, Math.ceil((2 * rows) / INDEX_SLICES));
+      const ends: string[] = [];
+      for (const id of this.s.sliceEnds.all({ from, to, n }) as string[]) if (id !== ends.at(-1)) ends.push(id);
+      pass = { from, to, lo: '', ends };
+      this.pass = pass;
+      this.passStarted = now;
+    }
+    const hi = pass.ends[0] ?? null;
+    const window = { from: pass.from, to: pass.to, lo: pass.lo, hi };
     const write = this.db.transaction(() => {
-      this.s.indexEntries.run({ from, to });
-      this.s.setWatermark.run(to);
+      this.s.indexEntries.run(window);
+      if (hi === null) this.s.setWatermark.run(window.to);
     });
     // Derived data with its watermark in the same transaction: a crash that loses it only means
     // indexing those rows again, so it needs no sync of its own (the next one covers it).
     if (this.wal) this.wal.unsynced(() => write());
     else write();
-    return toSafeInt(max) > to ? 1 : 0;
+    // Only once the slice is written: a slice that failed is tried again, the watermark never passes it.
+    if (hi === null) this.pass = undefined;
+    else pass.lo = pass.ends.shift()!;
+    return hi !== null || this.behind;
   }
 
-  async idle(): Promise<void> {
-    this.indexSome();
+  async idle(): Promise<boolean> {
+    return this.indexSome();
   }
 
   async expiredPendings(nowMicros: number, limit: number): Promise<PendingState[]> {

@@ -30,8 +30,11 @@ export interface LedgerStore {
   /** SQLite: resolves once everything committed before the call is on disk (the WAL synced off the event loop). */
   durable?(): Promise<void>;
   createAccounts(batch: readonly AccountInput[]): Promise<BatchResult<AccountResult>[]>;
-  /** Work to do when the commit queue is idle (SQLite: build the per-account index). */
-  idle(): Promise<void>;
+  /**
+   * A short piece of work to do when the commit queue is idle (SQLite: a slice of the per-account
+   * indexer); true when more of it is ready at once, to be run at the next idle moment.
+   */
+  idle(): Promise<boolean>;
   /** Pending transfers whose timeout has passed, oldest first. */
   expiredPendings(nowMicros: number, limit: number): Promise<PendingState[]>;
   close(): void;
