@@ -142,8 +142,9 @@ function sqliteSessions(db: BetterSqlite3.Database): (items: SessionItem[]) => S
       if (p) last.set(item.terminalId, { batch_no: Number(p.batch_no), signed_at: Number(p.signed_at), opened_at: Number(p.opened_at) });
       const outcome = decide(item, terminal.get(item.terminalId) as { status: string; device_public_key: string | null } | undefined, last);
       if ('error' in outcome) return outcome;
-      closeOperators.run(item.nowUs, item.terminalId);
-      closeSessions.run(item.nowUs, item.terminalId);
+      // Closed when the next one opens (not at this request's clock reading, which may be earlier).
+      closeOperators.run(outcome.openedAt, item.terminalId);
+      closeSessions.run(outcome.openedAt, item.terminalId);
       insert.run(sessionRow(item, outcome.batchNo, outcome.openedAt, null));
       return outcome;
     });
@@ -185,8 +186,9 @@ function pgSessions(pool: pg.Pool): (items: SessionItem[]) => Promise<SessionOut
           const later = accepted.slice(k + 1).find((a) => a.item.terminalId === item.terminalId);
           return sessionRow(item, batchNo, openedAt, later ? later.openedAt : null);
         });
+        // The sessions before this group are closed when the first of the group opens.
         const firstNow = new Map<string, number>();
-        for (const { item } of accepted) if (!firstNow.has(item.terminalId)) firstNow.set(item.terminalId, item.nowUs);
+        for (const { item, openedAt } of accepted) if (!firstNow.has(item.terminalId)) firstNow.set(item.terminalId, openedAt);
         await client.query(close, [[...firstNow.keys()], [...firstNow.values()]]);
         const col = <K extends keyof SessionRow>(k: K): SessionRow[K][] => rows.map((r) => r[k]);
         await client.query(insert, [

@@ -156,6 +156,8 @@ export class TerminalRuntime {
   private fetchAgain = false;
   private closePush: (() => void) | null = null;
   private timers: ReturnType<typeof setTimeout>[] = [];
+  /** `update_available` notices waiting for their moment within `downloadSpreadS`, by command id. */
+  private readonly spreadWaits = new Map<string, ReturnType<typeof setTimeout>>();
   private retryTimer: ReturnType<typeof setTimeout> | null = null;
   private flushTimer: ReturnType<typeof setTimeout> | null = null;
   private serverApps: ServerApp[] = [];
@@ -714,14 +716,37 @@ export class TerminalRuntime {
           await this.ack(command.id, { status: 'failed', detail: 'bad_payload' });
           return;
         }
-        // Not awaited: a download must not hold up other commands. Marked handled only once the
-        // outcome is final, so a deferred one (no network) is picked up by the next fetch.
-        void this.install(target).then(async (outcome) => {
-          if (outcome !== 'deferred') await this.markHandled(command.id);
-        });
+        const spreadS = typeof p.downloadSpreadS === 'number' && p.downloadSpreadS > 0 ? p.downloadSpreadS : 0;
+        if (spreadS > 0) {
+          // A large stage (docs/terminal-protocol.md): start at a random moment within the spread,
+          // so its terminals do not all download at once. Meanwhile the command is neither handled
+          // nor acknowledged: a reload drops the wait and the next fetch brings the notice again; a
+          // fetch before the moment finds it already waiting.
+          if (this.spreadWaits.has(command.id)) return;
+          const id = command.id;
+          this.spreadWaits.set(
+            id,
+            setTimeout(() => {
+              this.spreadWaits.delete(id);
+              this.startInstall(id, target);
+            }, Math.random() * spreadS * 1000),
+          );
+          return;
+        }
+        this.startInstall(command.id, target);
         return;
       }
     }
+  }
+
+  /**
+   * Not awaited: a download must not hold up other commands. Marked handled only once the
+   * outcome is final, so a deferred one (no network) is picked up by the next fetch.
+   */
+  private startInstall(commandId: string, target: UpdateTarget): void {
+    void this.install(target).then(async (outcome) => {
+      if (outcome !== 'deferred') await this.markHandled(commandId);
+    });
   }
 
   private targetFrom(p: Record<string, unknown>, commandId: string | null): UpdateTarget | null {
@@ -755,6 +780,8 @@ export class TerminalRuntime {
     if (this.snapshot.phase === 'retired' || this.retiring) return;
     this.retiring = true;
     this.stopLoops();
+    for (const wait of this.spreadWaits.values()) clearTimeout(wait);
+    this.spreadWaits.clear();
     this.protocol.dropSession();
     this.device = null;
     await wipeAll().catch(() => undefined);
