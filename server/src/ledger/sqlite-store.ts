@@ -269,8 +269,10 @@ export class SqliteLedgerStore implements LedgerStore {
       this.behind = to < toSafeInt(max);
       const rows = toSafeInt((this.s.windowRows.get(from, to) as Row).n);
       const n = Math.max(this.sliceEntries, Math.ceil((2 * rows) / INDEX_SLICES));
+      // More than a window behind (commits leave the queue too seldom empty for slices to keep up):
+      // the whole window in one transaction, as before slices, so the lag stays bounded.
       const ends: string[] = [];
-      for (const id of this.s.sliceEnds.all({ from, to, n }) as string[]) if (id !== ends.at(-1)) ends.push(id);
+      if (!this.behind) for (const id of this.s.sliceEnds.all({ from, to, n }) as string[]) if (id !== ends.at(-1)) ends.push(id);
       pass = { from, to, lo: '', ends };
       this.pass = pass;
       this.passStarted = now;
