@@ -724,18 +724,33 @@ async function reverseRefund(deps: PaymentsDeps, f: TxnRow, patch: Partial<TxnRo
   const hold: ClaimEffect = async (trx, row) => ((await holdRefundedSale(trx, o.id, row.created_at)) ? move(trx, row) : 'retry');
   const proceed: Partial<TxnRow> = { ...patch, amount: f.amount, fee: f.fee };
   if (!isOffUs(f)) return { proceed, claim: hold };
+  return recallingAdvice(deps, f, 'refund_reversal_offus', { proceed, claim: hold }, patch);
+}
+
+/**
+ * The undoing of an off-us void or refund whose advice still waits in the switch link's queue:
+ * `claim`, then the advice recalled in the same transaction. One the switch may have heard of
+ * already is acknowledged with nothing undone ('00') and listed for staff as `kind`.
+ */
+async function recallingAdvice(
+  deps: PaymentsDeps,
+  advised: TxnRow,
+  kind: 'void_reversal_offus' | 'refund_reversal_offus',
+  then: { proceed: Partial<TxnRow>; claim: ClaimEffect },
+  patch: Partial<TxnRow>,
+): Promise<Decision> {
   const offUs = deps.offUs;
-  if (!offUs || !(await offUs.recallable(f.id))) {
-    await recordVoidException(db(deps), 'refund_reversal_offus', f, deps.now());
+  if (!offUs || !(await offUs.recallable(advised.id))) {
+    await recordVoidException(db(deps), kind, advised, deps.now());
     return { final: '00', patch };
   }
   return {
-    proceed,
+    proceed: then.proceed,
     claim: async (trx, row) => {
-      const refused = await hold(trx, row);
+      const refused = await then.claim(trx, row);
       if (refused) return refused;
       // The forwarder claimed it since we looked: decide again (then it is not recallable).
-      return (await offUs.recall(trx, f.id)) ? null : 'retry';
+      return (await offUs.recall(trx, advised.id)) ? null : 'retry';
     },
   };
 }
@@ -760,20 +775,7 @@ async function reverseVoid(deps: PaymentsDeps, v: TxnRow, patch: Partial<TxnRow>
   }
   const proceed: Partial<TxnRow> = { ...patch, amount: o.amount, fee: o.fee };
   if (!isOffUsVoid(v)) return { proceed, claim: move };
-  const offUs = deps.offUs;
-  if (!offUs || !(await offUs.recallable(v.id))) {
-    await recordVoidException(db(deps), 'void_reversal_offus', v, deps.now());
-    return { final: '00', patch };
-  }
-  return {
-    proceed,
-    claim: async (trx, row) => {
-      const refused = await move(trx, row);
-      if (refused) return refused;
-      // The forwarder claimed it since we looked: decide again (then it is not recallable).
-      return (await offUs.recall(trx, v.id)) ? null : 'retry';
-    },
-  };
+  return recallingAdvice(deps, v, 'void_reversal_offus', { proceed, claim: move }, patch);
 }
 
 /**
