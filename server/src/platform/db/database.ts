@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import { toSafeInt } from '../int.js';
+import { Checkpointer, checkpointThreadWanted, CHECKPOINT_SAFETY_PAGES } from './checkpointer.js';
 import { configureSqlite } from './sqlite-pragmas.js';
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -51,6 +52,12 @@ function openSqlite(file: string): Database {
   if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
   const handle = new BetterSqlite3(file);
   configureSqlite(handle);
+  // A file in WAL mode: checkpoints in a worker thread, the main connection's only as a safety net.
+  let checkpointer: Checkpointer | undefined;
+  if (!handle.memory && checkpointThreadWanted()) {
+    checkpointer = new Checkpointer(file);
+    handle.pragma(`wal_autocheckpoint = ${CHECKPOINT_SAFETY_PAGES}`);
+  }
   const kysely = new Kysely<unknown>({ dialect: new SqliteDialect({ database: withStatementCache(handle) }) });
   return {
     dialect: 'sqlite',
@@ -61,6 +68,7 @@ function openSqlite(file: string): Database {
       handle.prepare('select 1').get();
     },
     async close() {
+      await checkpointer?.close();
       await kysely.destroy();
       if (handle.open) handle.close();
     },
