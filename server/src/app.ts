@@ -32,6 +32,7 @@ import { createPayments, type Payments } from './payments/index.js';
 import { createTerminals, type Terminals } from './terminals/index.js';
 import { fleetRoutes } from './terminals/fleet-routes.js';
 import { appRoutes } from './terminals/app-routes.js';
+import { guardTerminalRoutes } from './terminals/terminal-auth.js';
 
 export interface BuildOptions {
   config: Config;
@@ -75,6 +76,8 @@ export async function buildApp(options: BuildOptions): Promise<Xiaowei> {
   if (options.logger !== false) lazyChildren(app.log);
   app.setValidatorCompiler(validatorCompiler());
   installErrorHandling(app);
+  // Before any route: start fails if a terminal route is registered before terminals.installAuth below.
+  guardTerminalRoutes(app);
 
   const metrics = new Metrics();
   const ledger = createLedger(database, config, {

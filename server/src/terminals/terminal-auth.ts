@@ -193,9 +193,13 @@ export async function verifyTerminalRequest(
   };
 }
 
+/** The routes (their options) installTerminalAuth has fitted with its hooks. */
+const fitted = new WeakSet<object>();
+
 /**
  * Installs request MAC verification for every route that sets `config.terminalAuth`, in whichever
- * plugin it lives (payments routes use it too); call it before those routes are registered. The
+ * plugin it lives (payments routes use it too); call it before those routes are registered
+ * (guardTerminalRoutes makes the app refuse to start otherwise). The
  * hooks are the routes' own (added as each route is registered), so no other request runs them —
  * POST /transfers and the rest of the API pay nothing for the terminal protocol. The body digest
  * is computed while the body streams in (`preParsing`), so the normal JSON parser and body limit
@@ -249,6 +253,29 @@ export function installTerminalAuth(app: FastifyInstance, deps: TerminalAuthDeps
     route.preParsing = [digestBody, ...hooksOf(route.preParsing)];
     route.preValidation = [verify, ...hooksOf(route.preValidation)];
     if (mode === 'ordered-seq') route.onSend = [...hooksOf(route.onSend), awaitDurable];
+    fitted.add(route);
+  });
+}
+
+/**
+ * Makes a wrong order fail at start. installTerminalAuth sees only the routes registered after it,
+ * in its scope and the scopes made after it below; a terminal route it did not see would have no
+ * MAC verification (its handler's requireTerminal then refuses every request). Call this right
+ * after creating the instance: `ready()` then fails, naming them, if any route with
+ * `config.terminalAuth` was registered without installTerminalAuth's hooks.
+ */
+export function guardTerminalRoutes(app: FastifyInstance): void {
+  const terminalRoutes: { method: string | string[]; url: string }[] = [];
+  app.addHook('onRoute', (route) => {
+    if (route.config?.terminalAuth) terminalRoutes.push(route);
+  });
+  app.addHook('onReady', async () => {
+    const missed = terminalRoutes.filter((route) => !fitted.has(route)).map((route) => `${String(route.method)} ${route.url}`);
+    if (missed.length === 0) return;
+    throw new Error(
+      `Terminal routes registered before installTerminalAuth (or outside its scope), so without MAC verification: ${missed.join(', ')}. ` +
+        `Call installTerminalAuth before registering them. 终端接口在 installTerminalAuth 之前（或其作用域之外）注册，缺少 MAC 校验。`,
+    );
   });
 }
 
