@@ -11,6 +11,9 @@
  * group → start the simulators and wait until every terminal is signed on with its push stream →
  * BENCH_FLEET_IDLE_S of heartbeats → publish 1.0.1 and approve a one-stage rollout to the group →
  * measure how long each terminal took to receive the update notice, and count installs.
+ * Heartbeats are reported per phase (idle; notice: end of idle → last notice; after) and in a
+ * 4-second timeline, next to each server's and simulator's event-loop delay, GC pauses and CPU
+ * (`src/fleet-probe.ts`) and the machine's busy cores, so a slow phase shows who was busy.
  * The last line of output is one JSON object.
  *
  *   npm run bench:fleet    BENCH_FLEET_TERMINALS=20000 BENCH_FLEET_SIMULATORS=2
@@ -41,6 +44,7 @@ import { bootstrap } from '../server/src/seed/bootstrap.js';
 import { buildBundle } from '../server/src/terminals/bundles.js';
 import { percentile } from '../server/src/terminals/simulator.js';
 import { provisionSimulatedTerminals } from '../server/src/terminals/simulator-provision.js';
+import { probeArgs, probeFile, probeSummary, readProbe, sampleMachine, type ProbeSample } from './src/fleet-probe.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const TERMINALS = Number(process.env.BENCH_FLEET_TERMINALS ?? 20_000);
@@ -54,6 +58,14 @@ const ACTIVATION_S = Number(process.env.BENCH_FLEET_ACTIVATION_S ?? 60);
 const PROFILE_DIR = process.env.BENCH_FLEET_PROFILE;
 const profileArgs = PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : [];
 const NOTICE_WAIT_S = 40;
+/**
+ * The load generator's own V8 setting (never the servers'): a larger young generation. Ten
+ * thousand simulated terminals per process make garbage fast (web streams, Responses, WebCrypto
+ * jobs); with the default 16 MiB semi-space much of it was promoted, and the simulators' major
+ * collections stalled them 0.2–0.9 s during the rollout (GC up to 37 % of a simulator's time),
+ * adding that much to every heartbeat they timed — the load generator measuring itself.
+ */
+const SIMULATOR_NODE_ARGS = ['--max-semi-space-size=64'];
 const MASTER_KEY = 'cd'.repeat(32);
 const PASSWORD = 'Bench-admin-2026';
 const PG_ADMIN = process.env.XIAOWEI_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -113,9 +125,9 @@ async function prepare(): Promise<{ totpSecret: string; merchantId: string; bank
   return { totpSecret, merchantId: merchant.id, bankId, terminals };
 }
 
-function startServer(port: number, dataDir: string): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [...profileArgs, path.join(root, 'server/dist/cli/main.js'), 'start', '--no-demo'], {
-    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', DATABASE_URL: DB_URL, XIAOWEI_DATA_DIR: dataDir, XIAOWEI_MASTER_KEY: MASTER_KEY, LOG_LEVEL: 'warn' },
+function startServer(port: number, dataDir: string, role: string): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [...profileArgs, ...probeArgs(), path.join(root, 'server/dist/cli/main.js'), 'start', '--no-demo'], {
+    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', DATABASE_URL: DB_URL, XIAOWEI_DATA_DIR: dataDir, XIAOWEI_MASTER_KEY: MASTER_KEY, LOG_LEVEL: 'warn', BENCH_FLEET_PROBE_FILE: probeFile(dataDir, role) },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   return new Promise((resolve, reject) => {
@@ -194,8 +206,8 @@ async function main(): Promise<void> {
     const prepared = await prepare();
     const ports = await Promise.all(Array.from({ length: SERVERS }, () => freePort()));
     const servers: ChildProcess[] = [];
-    for (const port of ports) {
-      const s = await startServer(port, dataDir);
+    for (const [i, port] of ports.entries()) {
+      const s = await startServer(port, dataDir, `server-${i}`);
       servers.push(s);
       children.push(s);
     }
@@ -235,8 +247,8 @@ async function main(): Promise<void> {
         fs.writeFileSync(file, JSON.stringify(prepared.terminals.slice(i * per, (i + 1) * per)));
         const child = spawn(
           process.execPath,
-          [...profileArgs, path.join(root, 'server/dist/cli/main.js'), 'simulate', 'terminals', '--from', file, '--url', urls[i % SERVERS]!, '--jsonl', '--concurrency', '64', '--activation-seconds', String(ACTIVATION_S)],
-          { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, LOG_LEVEL: 'silent' } },
+          [...profileArgs, ...probeArgs(), ...SIMULATOR_NODE_ARGS, path.join(root, 'server/dist/cli/main.js'), 'simulate', 'terminals', '--from', file, '--url', urls[i % SERVERS]!, '--jsonl', '--concurrency', '64', '--activation-seconds', String(ACTIVATION_S)],
+          { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, LOG_LEVEL: 'silent', BENCH_FLEET_PROBE_FILE: probeFile(dataDir, `sim-${i}`) } },
         );
         children.push(child);
         readline.createInterface({ input: child.stdout }).on('line', (line) => {
@@ -255,6 +267,11 @@ async function main(): Promise<void> {
             activated += event.activated ?? 0;
             activationFailed += event.failed ?? 0;
             if (++ready === SIMULATORS) resolve();
+          } else if (event.type === 'command') {
+            // Only what the figures use: the simulators block on a full stdout pipe while this
+            // process is busy, so it keeps little (a payload's signature and digest add up to
+            // megabytes over a rollout, and their collection stalled the simulators it reads).
+            events.push({ type: 'command', at: event.at, kind: event.kind, payload: { version: event.payload?.version } });
           } else events.push(event);
         });
       }
@@ -269,6 +286,7 @@ async function main(): Promise<void> {
       log(`activation failures: ${JSON.stringify(Object.fromEntries(why))}`);
     }
 
+    const machine = sampleMachine();
     const idleStart = Date.now();
     await new Promise((r) => setTimeout(r, IDLE_S * 1000));
     const idleEnd = Date.now();
@@ -303,6 +321,64 @@ async function main(): Promise<void> {
     const inWindow = (e: SimEvent, from: number, to: number): boolean => e.type === 'hb' && (e.t ?? 0) - FLUSH_MS >= from && (e.t ?? 0) <= to;
     const hbIdle = events.filter((e) => inWindow(e, idleStart, idleEnd)).flatMap((e) => e.ms ?? []);
     const hbAll = events.filter((e) => inWindow(e, idleStart, Infinity)).flatMap((e) => e.ms ?? []);
+    const end = Date.now();
+    machine.stop();
+    // Per phase: idle heartbeats; the notice phase (from the end of idle — the publication and the
+    // approval — to the last notice received: the wakes, command fetches and first downloads); after it.
+    const lastNotice = Math.max(approveAt, ...noticed().map((e) => e.at ?? 0));
+    const probes = {
+      servers: servers.map((_, i) => readProbe(probeFile(dataDir, `server-${i}`))),
+      sims: Array.from({ length: SIMULATORS }, (_, i) => readProbe(probeFile(dataDir, `sim-${i}`))),
+    };
+    const phases: [string, number, number][] = [
+      ['idle', idleStart, idleEnd],
+      ['notice', idleEnd, lastNotice],
+      ['after', lastNotice, end],
+    ];
+    const round1 = (v: number): number => Math.round(v * 10) / 10;
+    const sumCpu = (list: ProbeSample[][], from: number, to: number): number => Math.round(list.reduce((a, p) => a + probeSummary(p, from, to).cpu, 0) * 100) / 100;
+    const worst = (list: ProbeSample[][], from: number, to: number, k: 'loopP99' | 'loopMax' | 'gcMax' | 'gcShare'): number => Math.max(0, ...list.map((p) => probeSummary(p, from, to)[k]));
+    const phaseFigures = Object.fromEntries(
+      phases.map(([name, from, to]) => {
+        const ms = events.filter((e) => inWindow(e, from, to)).flatMap((e) => e.ms ?? []);
+        return [
+          name,
+          {
+            s: round1((to - from) / 1000),
+            heartbeats: ms.length,
+            p50_ms: round1(percentile(ms, 0.5)),
+            p99_ms: round1(percentile(ms, 0.99)),
+            max_ms: round1(ms.length ? Math.max(...ms) : 0),
+            over_50ms: ms.filter((v) => v > 50).length,
+            server_loop_p99_ms: worst(probes.servers, from, to, 'loopP99'),
+            server_loop_max_ms: worst(probes.servers, from, to, 'loopMax'),
+            sim_loop_p99_ms: worst(probes.sims, from, to, 'loopP99'),
+            sim_loop_max_ms: worst(probes.sims, from, to, 'loopMax'),
+            server_gc_max_ms: worst(probes.servers, from, to, 'gcMax'),
+            server_gc_share: worst(probes.servers, from, to, 'gcShare'),
+            sim_gc_max_ms: worst(probes.sims, from, to, 'gcMax'),
+            sim_gc_share: worst(probes.sims, from, to, 'gcShare'),
+            server_cpu: sumCpu(probes.servers, from, to),
+            sim_cpu: sumCpu(probes.sims, from, to),
+            machine_cpu: probeSummary(machine.samples, from, to).cpu,
+            bench_loop_max_ms: probeSummary(machine.samples, from, to).loopMax,
+          },
+        ];
+      }),
+    );
+    for (const [name, f] of Object.entries(phaseFigures)) log(`phase ${name}: ${JSON.stringify(f)}`);
+    // The run second by second (4 s buckets): where the slow heartbeats fall, and who was busy then.
+    const BUCKET_MS = 4000;
+    for (let from = idleStart; from < end; from += BUCKET_MS) {
+      const to = from + BUCKET_MS;
+      const ms = events.filter((e) => e.type === 'hb' && (e.t ?? 0) > from && (e.t ?? 0) <= to).flatMap((e) => e.ms ?? []);
+      const n = noticed().filter((e) => (e.at ?? 0) > from && (e.at ?? 0) <= to).length;
+      log(
+        `  +${((from - approveAt) / 1000).toFixed(0).padStart(4)} s: hb ${String(ms.length).padStart(5)} p50 ${percentile(ms, 0.5).toFixed(0).padStart(4)} p99 ${percentile(ms, 0.99).toFixed(0).padStart(5)} ms >50 ms ${String(ms.filter((v) => v > 50).length).padStart(4)}` +
+          ` | notices ${String(n).padStart(5)} | server loop p99 ${worst(probes.servers, from, to, 'loopP99').toFixed(0).padStart(4)} max ${worst(probes.servers, from, to, 'loopMax').toFixed(0).padStart(4)} ms` +
+          ` sim loop p99 ${worst(probes.sims, from, to, 'loopP99').toFixed(0).padStart(4)} ms | gc max servers ${worst(probes.servers, from, to, 'gcMax').toFixed(0).padStart(3)} sims ${worst(probes.sims, from, to, 'gcMax').toFixed(0).padStart(3)} ms | cpu servers ${sumCpu(probes.servers, from, to).toFixed(2)} sims ${sumCpu(probes.sims, from, to).toFixed(2)} machine ${probeSummary(machine.samples, from, to).cpu.toFixed(2)} | bench loop max ${probeSummary(machine.samples, from, to).loopMax.toFixed(0)} ms`,
+      );
+    }
     const hbErrors = Math.max(0, ...events.filter((e) => e.type === 'hb').map((e) => e.errors ?? 0));
     const lastCodes = events.filter((e) => e.type === 'hb' && e.errorCodes).at(-1)?.errorCodes;
     if (hbErrors > 0 && lastCodes) log(`heartbeat errors by code (one simulator): ${JSON.stringify(lastCodes)}`);
@@ -318,6 +394,12 @@ async function main(): Promise<void> {
       fleet_heartbeat_p50_ms: Math.round(percentile(hbAll, 0.5) * 10) / 10,
       fleet_heartbeat_p99_ms: Math.round(percentile(hbAll, 0.99) * 10) / 10,
       fleet_heartbeat_idle_p99_ms: Math.round(percentile(hbIdle, 0.99) * 10) / 10,
+      /** p99 of the heartbeats while the notices go out (end of idle → last notice), and after. */
+      fleet_heartbeat_notice_p99_ms: phaseFigures.notice!.p99_ms,
+      fleet_heartbeat_after_p99_ms: phaseFigures.after!.p99_ms,
+      /** Worst second's event-loop delay p99 of either server, and of either simulator, during the notice phase. */
+      fleet_notice_server_loop_p99_ms: phaseFigures.notice!.server_loop_p99_ms,
+      fleet_notice_sim_loop_p99_ms: phaseFigures.notice!.sim_loop_p99_ms,
       fleet_heartbeat_errors: hbErrors,
       fleet_rollout_approve_s: Math.round(approvedIn * 10) / 10,
       fleet_noticed: notices.length,

@@ -11,7 +11,7 @@ import { DIALECTS } from '../../test/dialects.js';
 import { auth, createHarness, type Harness } from '../../test/harness.js';
 import { verifyEd25519 } from '../crypto/index.js';
 import type { AppsDb } from './apps-tables.js';
-import { fetchTerminalBundle } from './apps-terminal.js';
+import { fetchTerminalBundle, fetchTerminalBundles } from './apps-terminal.js';
 import { nextWindowStart, parseWindow } from './apps-window.js';
 import { BundleCache } from './app-versions.js';
 import { MAX_BUNDLE_BYTES, buildBundle, bundleDigest, verifyBundle } from './bundles.js';
@@ -185,6 +185,23 @@ describe.each(DIALECTS)('apps, app sets and rollouts on %s', (dialect) => {
     expect((await download(outsider, apps[0]!.downloadPath)).status).toBe(404);
     // Without the MAC headers there is no terminal at all.
     expect((await fetch(`${baseUrl}${apps[0]!.downloadPath}`)).status).toBe(401);
+    // Downloads resolved as one group (BundleFetcher) get each the answer it would get alone.
+    const grouped = await fetchTerminalBundles(
+      h.tdb.database.kysely as Kysely<AppsDb>,
+      new BundleCache(),
+      [
+        { terminalId: t!.id, appCode: 'cashier', version: '1.0.0' },
+        { terminalId: outsider.id, appCode: 'cashier', version: '1.0.0' },
+        { terminalId: t!.id, appCode: 'nosuch', version: '1.0.0' },
+        { terminalId: t!.id, appCode: 'info', version: '0.1.0' },
+        { terminalId: t!.id, appCode: 'cashier', version: '1.1.0' },
+        { terminalId: fleet[1]!.id, appCode: 'cashier', version: '1.0.0' },
+      ],
+      Date.now() * 1000,
+    );
+    expect(grouped.map((g) => ('ok' in g ? g.ok.digest : (g.error as { code: string }).code))).toEqual([apps[0]!.digest, 'app_not_found', 'app_not_found', 'app_not_found', 'app_not_found', apps[0]!.digest]);
+    const together = await Promise.all([download(fleet[2]!, apps[0]!.downloadPath), download(outsider, apps[0]!.downloadPath), download(fleet[3]!, apps[0]!.downloadPath)]);
+    expect(together.map((r) => r.status)).toEqual([200, 404, 200]);
 
     // A set assigned to the terminal itself adds to its group's.
     const single = ok<{ id: string }>(await req('POST', '/app-sets', { code: 'info_only', name_zh: '信息', name_en: 'Info', scenario: 'village_service_point' }), 201).id;

@@ -12,7 +12,7 @@ import { validatorCompiler } from '../platform/http/validation.js';
 import { createApp, listApps, requireApp } from './apps.js';
 import { isSemver } from './apps-semver.js';
 import type { AppsDb } from './apps-tables.js';
-import { fetchTerminalBundle, listTerminalApps } from './apps-terminal.js';
+import { BundleFetcher, listTerminalApps } from './apps-terminal.js';
 import * as S from './app-schemas.js';
 import {
   assignAppSet,
@@ -80,6 +80,9 @@ export const appRoutes: FastifyPluginAsyncTypebox<AppRouteDeps> = async (app, de
   const reports = new UpdateReportBatcher(rolloutDeps);
   app.addHook('onClose', () => reports.drain());
   const bundles = new BundleCache();
+  // Downloads of a moment share their app resolution (a rollout's terminals download by the dozen).
+  const downloads = new BundleFetcher(db, bundles, now);
+  app.addHook('onClose', () => downloads.drain());
 
   const sweepMs = deps.deadlineSweepMs ?? 30_000;
   if (sweepMs > 0) {
@@ -397,7 +400,7 @@ export const appRoutes: FastifyPluginAsyncTypebox<AppRouteDeps> = async (app, de
     schema: { tags: TERMINAL_TAGS, summary: 'Download an authorised bundle 下载应用包', params: S.TerminalBundleParams },
   }, async (request, reply) => {
     const terminal = requireTerminal(request);
-    const { bytes, digest, signature } = await fetchTerminalBundle(db, bundles, terminal.terminal_id, request.params.code, request.params.version, now());
+    const { bytes, digest, signature } = await downloads.fetch({ terminalId: terminal.terminal_id, appCode: request.params.code, version: request.params.version });
     return reply.header('content-type', 'application/json').header('cache-control', 'no-store').header('x-bundle-digest', digest).header('x-bundle-signature', signature).send(bytes);
   });
 

@@ -5,6 +5,7 @@ import { resolveApps, windowOfGroup, windowsOfTerminals, type Resolution } from 
 import { earliestOpening, insideWindow, type Window } from './apps-window.js';
 import type { BundleCache } from './app-versions.js';
 import { downloadPath } from './rollouts.js';
+import { TickBatcher } from './terminal-auth-batch.js';
 
 /** What the terminal app needs to install or upgrade one authorised app (camelCase: terminal API). */
 export interface TerminalApp {
@@ -51,6 +52,18 @@ export async function listTerminalApps(db: Kysely<AppsDb>, terminalId: string): 
   return [...resolved.values()].map(toTerminalApp).sort((a, b) => (a.code < b.code ? -1 : 1));
 }
 
+export interface TerminalBundle {
+  bytes: Buffer;
+  digest: string;
+  signature: string;
+}
+
+export interface BundleRequest {
+  terminalId: string;
+  appCode: string;
+  version: string;
+}
+
 /**
  * The bundle bytes of an app version the terminal is offered, or `app_not_found` for anything
  * else — an unauthorised app, an unknown one and a version it is not offered look the same, so a
@@ -69,10 +82,45 @@ export async function fetchTerminalBundle(
   appCode: string,
   version: string,
   now: number,
-): Promise<{ bytes: Buffer; digest: string; signature: string }> {
-  const app = await db.selectFrom('apps').select('id').where('code', '=', appCode).executeTakeFirst();
-  if (!app) throw new XiaoweiError('app_not_found');
-  const res = (await resolveApps(db, [terminalId], app.id)).get(terminalId)?.get(app.id);
+): Promise<TerminalBundle> {
+  const [result] = await fetchTerminalBundles(db, cache, [{ terminalId, appCode, version }], now);
+  if (!result) throw new XiaoweiError('app_not_found');
+  if ('error' in result) throw asError(result.error);
+  return result.ok;
+}
+
+/**
+ * `fetchTerminalBundle` for many downloads at once (`BundleFetcher`): the apps and each app's
+ * resolution for all the terminals asking are read once, not once per download. One answer per
+ * request, in order: the bundle, or the error that request alone gets.
+ */
+export async function fetchTerminalBundles(
+  db: Kysely<AppsDb>,
+  cache: BundleCache,
+  requests: readonly BundleRequest[],
+  now: number,
+): Promise<({ ok: TerminalBundle } | { error: unknown })[]> {
+  const codes = [...new Set(requests.map((r) => r.appCode))];
+  const apps = new Map((await db.selectFrom('apps').select(['id', 'code']).where('code', 'in', codes).execute()).map((a) => [a.code, a.id]));
+  const resolutions = new Map<string, Map<string, Map<string, Resolution>>>();
+  for (const appId of new Set(apps.values())) {
+    const terminals = [...new Set(requests.filter((r) => apps.get(r.appCode) === appId).map((r) => r.terminalId))];
+    resolutions.set(appId, await resolveApps(db, terminals, appId));
+  }
+  const out: ({ ok: TerminalBundle } | { error: unknown })[] = [];
+  for (const r of requests) {
+    try {
+      const appId = apps.get(r.appCode);
+      const res = appId === undefined ? undefined : resolutions.get(appId)?.get(r.terminalId)?.get(appId);
+      out.push({ ok: await offeredBundle(db, cache, r.terminalId, res, r.version, now) });
+    } catch (error) {
+      out.push({ error });
+    }
+  }
+  return out;
+}
+
+async function offeredBundle(db: Kysely<AppsDb>, cache: BundleCache, terminalId: string, res: Resolution | undefined, version: string, now: number): Promise<TerminalBundle> {
   if (!res) throw new XiaoweiError('app_not_found');
   const fromSet = res.set_offers.find((v) => v.version === version);
   const fromRollouts = res.rollouts.filter((r) => r.version.version === version);
@@ -102,4 +150,40 @@ export async function fetchTerminalBundle(
   const bytes = await cache.get(db, offered.id);
   if (!bytes) throw new XiaoweiError('app_not_found');
   return { bytes, digest: offered.digest, signature: offered.signature };
+}
+
+/** What one request of a group failed with, as thrown (always an Error: XiaoweiError or the database's). */
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
+}
+
+/** Least time between the starts of two groups of bundle downloads (per process). */
+export const DOWNLOAD_GROUP_INTERVAL_MS = 50;
+
+/**
+ * Bundle downloads group-resolved: a rollout's terminals download by the dozen a second, and each
+ * download alone read the app, its sets, versions and rollouts — seven queries. Here the downloads
+ * that arrive within DOWNLOAD_GROUP_INTERVAL_MS share those reads (`fetchTerminalBundles`).
+ */
+export class BundleFetcher {
+  private readonly batcher: TickBatcher<BundleRequest, { ok: TerminalBundle } | { error: unknown }>;
+
+  constructor(db: Kysely<AppsDb>, cache: BundleCache, now: () => number) {
+    this.batcher = new TickBatcher({
+      run: (items) => fetchTerminalBundles(db, cache, items, now()),
+      maxBatch: 1000,
+      maxQueue: 100_000,
+      minIntervalMs: DOWNLOAD_GROUP_INTERVAL_MS,
+    });
+  }
+
+  async fetch(request: BundleRequest): Promise<TerminalBundle> {
+    const result = await this.batcher.submit(request);
+    if ('error' in result) throw asError(result.error);
+    return result.ok;
+  }
+
+  drain(): Promise<void> {
+    return this.batcher.drain();
+  }
 }

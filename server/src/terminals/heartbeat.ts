@@ -2,6 +2,7 @@ import type BetterSqlite3 from 'better-sqlite3';
 import { sql, type Kysely } from 'kysely';
 import type pg from 'pg';
 import type { Database } from '../platform/db/database.js';
+import { toSafeInt } from '../platform/int.js';
 import type { CommandStore } from './commands.js';
 import { PARAM_DEFAULTS, loadParamStates } from './params.js';
 import type { ProtocolTables } from './protocol-migration.js';
@@ -41,7 +42,7 @@ interface Item {
   row: HeartbeatRow;
   /** `network|appVersions`: a change is always kept in the history. */
   fingerprint: string;
-  /** The request's sequence check, decided earlier in the same SQLite commit (deferred-seq). */
+  /** The request's sequence check (deferred-seq): decided earlier in the same SQLite commit, or made by the PostgreSQL statement (`check`). */
   ticket?: SeqTicket | undefined;
 }
 
@@ -93,11 +94,14 @@ export class HeartbeatIngest {
       };
       this.batcher = answers;
     } else {
-      const write = pgWriter(database.pool!, (item) => this.keep(item));
+      const write = pgWriter(database.pool!, (item) => this.keep(item), (item) => this.forget(item), options.now);
       const batcher = new TickBatcher<Item, HeartbeatAnswer>({
+        // One statement checks the sequence numbers, writes and counts the pending commands; the
+        // intervals (mostly cached) are read meanwhile.
         run: async (items) => {
-          await write(items);
-          return this.answers(items);
+          const nowUs = this.options.now();
+          const [counts, intervals] = await Promise.all([write(items), this.intervalsOf([...new Set(items.map((i) => i.row.terminal_id))], nowUs)]);
+          return this.answer(items, nowUs, counts, intervals);
         },
         maxBatch: 5000,
         maxQueue: 100_000,
@@ -109,8 +113,9 @@ export class HeartbeatIngest {
   }
 
   /**
-   * Records one beat; answers once it is stored. With a `ticket` (deferred-seq on SQLite) the
-   * beat is stored only if the request's sequence check, earlier in the same commit, accepted it.
+   * Records one beat; answers once it is stored. With a `ticket` (deferred-seq) the beat is stored
+   * only if the request's sequence check accepted it: on SQLite the check made earlier in the same
+   * commit, on PostgreSQL the check (`ticket.check`) made by the same statement as the write.
    */
   record(input: HeartbeatInput, ticket?: SeqTicket): Promise<HeartbeatAnswer> {
     const ts = this.options.now();
@@ -140,6 +145,12 @@ export class HeartbeatIngest {
     if (this.lastKept.size >= 200_000) this.lastKept.clear();
     this.lastKept.set(id, { at: ts, fingerprint: item.fingerprint });
     return true;
+  }
+
+  /** Undoes `keep` for a beat its sequence check refused: the terminal's next beat is kept instead. */
+  private forget(item: Item): void {
+    const last = this.lastKept.get(item.row.terminal_id);
+    if (last && last.at === item.row.ts && last.fingerprint === item.fingerprint) this.lastKept.delete(item.row.terminal_id);
   }
 
   /**
@@ -172,6 +183,10 @@ export class HeartbeatIngest {
     const nowUs = this.options.now();
     const ids = [...new Set(items.map((i) => i.row.terminal_id))];
     const [counts, intervals] = await Promise.all([this.options.commands.countDeliverable(ids), this.intervalsOf(ids, nowUs)]);
+    return this.answer(items, nowUs, counts, intervals);
+  }
+
+  private answer(items: Item[], nowUs: number, counts: ReadonlyMap<string, number>, intervals: ReadonlyMap<string, { heartbeat: number; poll: number }>): HeartbeatAnswer[] {
     const serverTime = Math.floor(nowUs / 1000);
     return items.map((i) => {
       const own = intervals.get(i.row.terminal_id);
@@ -226,23 +241,55 @@ function sqliteWriter(db: BetterSqlite3.Database, keep: (item: Item) => boolean)
     });
 }
 
-function pgWriter(pool: pg.Pool, keep: (item: Item) => boolean): (items: Item[]) => Promise<void> {
-  // One statement: the history rows and last_seen_at commit together, in one round trip.
+/**
+ * PostgreSQL: one statement per group checks the beats' sequence numbers (`SeqTicket.check`, the
+ * same conditional update as `TerminalAuthStore`'s), stores the accepted beats (history rows and
+ * last_seen_at) and counts their terminals' deliverable commands — one round trip and one commit
+ * where the check, the write and the count took three in turn. A session appears once per
+ * statement (a second beat of it in the same group, which a client sending one request at a time
+ * never makes, goes into the next statement), so each beat's seq is checked in arrival order.
+ * Beats without a check (verified already) are stored as they are. Answers the deliverable
+ * commands per accepted terminal; settles each check after the commit.
+ *
+ * The statement commits with `synchronous_commit = off`: it does not wait for the WAL flush (a
+ * rollout's approval or a burst of reports writing megabytes of WAL would otherwise hold every
+ * heartbeat behind its fsync). A database crash can lose the last fraction of a second of beats —
+ * last_seen_at and a history row, and the acceptance of those beats' sequence numbers, so such a
+ * beat could be replayed once more, which stores a heartbeat again and nothing else. Any later
+ * durable commit (the terminal's next request of another kind) makes them durable too: the WAL is
+ * flushed in order.
+ */
+function pgWriter(pool: pg.Pool, keep: (item: Item) => boolean, forget: (item: Item) => void, now: () => number): (items: Item[]) => Promise<Map<string, number>> {
   const text = `with v as (
-      select * from unnest($1::text[], $2::int8[], $3::bool[], $4::text[], $5::text[], $6::int4[], $7::int4[], $8::int4[], $9::int4[], $10::int4[])
-        as v(terminal_id, ts, keep, app_versions, network, signal_dbm, battery, charging, lat_e6, lng_e6)),
+      select u.*, set_config('synchronous_commit', 'off', true) as sync
+      from unnest($1::text[], $2::int8[], $3::text[], $4::int8[], $5::bool[], $6::text[], $7::text[], $8::int4[], $9::int4[], $10::int4[], $11::int4[], $12::int4[])
+        as u(session_id, seq, terminal_id, ts, keep, app_versions, network, signal_dbm, battery, charging, lat_e6, lng_e6)),
+    s as (
+      update terminal_sessions s set last_seq = v.seq from v
+      where s.id = v.session_id and s.last_seq < v.seq and s.closed_at is null
+      returning s.id),
+    a as (select * from v where v.session_id is null or v.session_id in (select id from s)),
     ins as (
       insert into terminal_heartbeats (terminal_id, ts, app_versions, network, signal_dbm, battery, charging, lat_e6, lng_e6)
-      select terminal_id, ts, app_versions, network, signal_dbm, battery, charging, lat_e6, lng_e6 from v where keep)
-    update terminals t set last_seen_at = l.ts
-    from (select terminal_id, max(ts) as ts from v group by terminal_id order by terminal_id) l
-    where t.id = l.terminal_id and (t.last_seen_at is null or t.last_seen_at < l.ts)`;
-  return async (items) => {
+      select terminal_id, ts, app_versions, network, signal_dbm, battery, charging, lat_e6, lng_e6 from a where keep),
+    seen as (
+      update terminals t set last_seen_at = l.ts
+      from (select terminal_id, max(ts) as ts from a group by terminal_id order by terminal_id) l
+      where t.id = l.terminal_id and (t.last_seen_at is null or t.last_seen_at < l.ts))
+    select s.id as session_id, null::text as terminal_id, null::int8 as n from s
+    union all
+    select null, c.terminal_id, count(*) from terminal_commands c
+    where c.terminal_id in (select terminal_id from a) and c.status = 'pending' and c.expires_at > $13 and (c.not_before is null or c.not_before <= $13)
+    group by c.terminal_id`;
+  const once = async (items: Item[], counts: Map<string, number>): Promise<void> => {
+    const kept = items.map(keep);
     const col = <K extends keyof HeartbeatRow>(k: K): HeartbeatRow[K][] => items.map((i) => i.row[k]);
     const params = [
+      items.map((i) => i.ticket?.check?.sessionId ?? null),
+      items.map((i) => i.ticket?.check?.seq ?? null),
       col('terminal_id'),
       col('ts'),
-      items.map(keep),
+      kept,
       col('app_versions'),
       col('network'),
       col('signal_dbm'),
@@ -250,15 +297,49 @@ function pgWriter(pool: pg.Pool, keep: (item: Item) => boolean): (items: Item[])
       col('charging'),
       col('lat_e6'),
       col('lng_e6'),
+      now(),
     ];
+    let rows: { session_id: string | null; terminal_id: string | null; n: unknown }[];
     for (let attempt = 1; ; attempt++) {
       try {
-        await pool.query(text, params);
-        return;
+        rows = (await pool.query(text, params)).rows as typeof rows;
+        break;
       } catch (error) {
         // Two processes updating overlapping terminals in another order can deadlock; the loser retries.
         if (attempt >= 3 || (error as { code?: string }).code !== '40P01') throw error;
       }
     }
-  }
+    const accepted = new Set<string>();
+    for (const r of rows) {
+      if (r.session_id !== null) accepted.add(r.session_id);
+      else if (r.terminal_id !== null) counts.set(r.terminal_id, toSafeInt(r.n));
+    }
+    items.forEach((item, i) => {
+      const check = item.ticket?.check;
+      if (!check) return;
+      const ok = accepted.has(check.sessionId);
+      if (!ok && kept[i]) forget(item);
+      check.settle(ok ? 'ok' : 'refused');
+    });
+  };
+  return async (items) => {
+    const counts = new Map<string, number>();
+    for (let rest = items; rest.length > 0; ) {
+      const round: Item[] = [];
+      const later: Item[] = [];
+      const sessions = new Set<string>();
+      for (const item of rest) {
+        const session = item.ticket?.check?.sessionId;
+        if (session !== undefined && sessions.has(session)) {
+          later.push(item);
+          continue;
+        }
+        if (session !== undefined) sessions.add(session);
+        round.push(item);
+      }
+      await once(round, counts);
+      rest = later;
+    }
+    return counts;
+  };
 }

@@ -12,7 +12,7 @@ import type { Database } from '../platform/db/database.js';
 import type { Secrets } from '../platform/secrets.js';
 import { ActivationThrottle } from './activation.js';
 import { createActivationWriter } from './activation-batch.js';
-import { CommandStore, pgAcks, sqliteAcks, type AckItem } from './commands.js';
+import { ACK_GROUP_INTERVAL_MS, CommandStore, pgAcks, sqliteAcks, type AckItem } from './commands.js';
 import type { CommandQueue } from './contracts.js';
 import { HeartbeatIngest } from './heartbeat.js';
 import type { ProtocolTables } from './protocol-migration.js';
@@ -79,7 +79,7 @@ export function createTerminals(options: TerminalsOptions): Terminals {
   const writer = database.sqlite ? new SqliteWriter(database.sqlite, { minIntervalMs: SQLITE_COMMIT_INTERVAL_MS, maxQueue: 100_000 }) : undefined;
   // The store first: its lane (sequence checks) must run before the heartbeats' in each commit.
   const store = new TerminalAuthStore(database, writer);
-  const ackBatcher = writer ? undefined : new TickBatcher({ run: pgAcks(database.pool!), maxBatch: 2000, maxQueue: 100_000, maxInFlight: PG_IN_FLIGHT });
+  const ackBatcher = writer ? undefined : new TickBatcher({ run: pgAcks(database.pool!), maxBatch: 2000, maxQueue: 100_000, maxInFlight: PG_IN_FLIGHT, minIntervalMs: ACK_GROUP_INTERVAL_MS });
   const acks = writer ? writer.lane(sqliteAcks(database.sqlite!), 5000) : (item: AckItem) => ackBatcher!.submit(item);
 
   const push = new PushHub();

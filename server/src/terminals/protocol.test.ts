@@ -200,6 +200,14 @@ describe.each(DIALECTS)('terminal protocol on %s', (dialect) => {
     const rowsAfter = await db.selectFrom('terminal_heartbeats').select('network').where('terminal_id', '=', client.terminalId!).orderBy('ts').execute();
     expect(rowsAfter).toHaveLength(rowsBefore + 1);
     expect(rowsAfter.at(-1)).toEqual({ network: 'ethernet' });
+    // A refused beat (here: out of sequence, on another network) leaves no trace in the history
+    // sampling either: the next accepted beat on that network is kept.
+    expect(await send(await client.prepare('POST', '/api/v1/terminal/heartbeat', { appVersions: { shell: '1.0.1' }, network: '5g' }, { seq: 1999 }))).toMatchObject({
+      code: 'terminal_request_replayed',
+    });
+    expect(await send(await client.prepare('POST', '/api/v1/terminal/heartbeat', { appVersions: { shell: '1.0.1' }, network: '5g' }, { seq: 2001 }))).toMatchObject({ code: 'ok' });
+    const rowsLast = await db.selectFrom('terminal_heartbeats').select('network').where('terminal_id', '=', client.terminalId!).orderBy('ts').execute();
+    expect(rowsLast.slice(rowsBefore)).toEqual([{ network: 'ethernet' }, { network: '5g' }]);
 
     // Missing and ill-formed headers.
     const bare = await fetch(`${base}/api/v1/terminal/echo`);
@@ -458,6 +466,19 @@ describe.each(DIALECTS)('terminal protocol on %s', (dialect) => {
     expect(await codeOf(other.client.ack('no-such-command'))).toBe('not_found');
     expect((await client.commands()).map((c) => c.id)).toEqual([held, plain]);
     expect(await h.terminals.expireCommands()).toBe(0);
+  });
+
+  it('enqueue of many commands (made a chunk at a time): all in order, or none when one is bad', async () => {
+    const { id } = await readyTerminal(merchantA);
+    const nowUs = Date.now() * 1000;
+    const many = Array.from({ length: 1201 }, (_, n) => ({ terminal_id: id, kind: 'message' as const, payload: { n }, expires_at: nowUs + 600e6 }));
+    // The bad one in the last chunk: the chunks before it are already inserted when it is found.
+    await expect(h.terminals.commands.enqueue([...many.slice(0, 1200), { ...many[1200]!, expires_at: nowUs - 1 }])).rejects.toMatchObject({ code: 'validation_failed' });
+    expect(await db.selectFrom('terminal_commands').select('id').where('terminal_id', '=', id).execute()).toEqual([]);
+    const ids = await h.terminals.commands.enqueue(many);
+    const stored = await db.selectFrom('terminal_commands').select(['id', 'payload']).where('terminal_id', '=', id).orderBy('seq').execute();
+    expect(stored.map((r) => r.id)).toEqual(ids);
+    expect(stored.map((r) => (JSON.parse(r.payload) as { n: number }).n)).toEqual(many.map((m) => m.payload.n));
   });
 
   it('staff command routes follow scope, cancel only pending commands and are audited', async () => {

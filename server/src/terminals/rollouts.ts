@@ -760,6 +760,9 @@ async function countReport(deps: RolloutDeps, trx: Trx, row: RolloutRow, termina
 
 type ReportResult = { ok: ReportOutcome } | { error: unknown };
 
+/** Least time between the starts of two groups of update reports (per process). */
+export const REPORT_GROUP_INTERVAL_MS = 100;
+
 /** Counter columns of `rollout_stages`, by target status. */
 type Counter = Exclude<TargetStatus, 'pending'>;
 
@@ -778,7 +781,9 @@ export class UpdateReportBatcher {
   private readonly batcher: TickBatcher<{ terminalId: string; report: UpdateReport }, ReportResult>;
 
   constructor(private readonly deps: RolloutDeps) {
-    this.batcher = new TickBatcher({ run: (items) => this.group(items), maxBatch: 2000, maxQueue: 100_000 });
+    // A group at most every 100 ms: a report waits that much longer, and a rollout's reports cost
+    // a dozen statements (under the rollout's row lock) ten times a second instead of per tick.
+    this.batcher = new TickBatcher({ run: (items) => this.group(items), maxBatch: 2000, maxQueue: 100_000, minIntervalMs: REPORT_GROUP_INTERVAL_MS });
   }
 
   async record(terminalId: string, report: UpdateReport): Promise<ReportOutcome> {

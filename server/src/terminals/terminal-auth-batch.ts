@@ -17,6 +17,12 @@ export interface TickBatcherOptions<I, O> {
    * flush, not on this process, so a few in flight keep latency at about one round trip under load.
    */
   maxInFlight?: number;
+  /**
+   * Least time between the starts of two groups (default 0: the next tick). For work that is not
+   * waited on by a person or a heartbeat (update reports): fewer, larger groups cost the database
+   * and this process fewer round trips, for at most this much more latency.
+   */
+  minIntervalMs?: number;
 }
 
 interface Waiting<I, O> {
@@ -35,6 +41,7 @@ export class TickBatcher<I, O> {
   private queue: Waiting<I, O>[] = [];
   private running = 0;
   private scheduled = false;
+  private lastStart = -Infinity;
   private closing = false;
   private idleWaiters: (() => void)[] = [];
 
@@ -60,13 +67,16 @@ export class TickBatcher<I, O> {
       this.scheduled = false;
       void this.flush();
     };
-    if (delayMs > 0) setTimeout(go, delayMs);
+    const wait = Math.max(delayMs, this.lastStart + (this.options.minIntervalMs ?? 0) - performance.now());
+    if (wait > 0) setTimeout(go, wait);
     else setImmediate(go);
   }
 
   private async flush(): Promise<void> {
     if (this.full || this.queue.length === 0) return this.notifyIdle();
     if (this.options.busy?.()) return this.schedule(1);
+    if (this.options.minIntervalMs && performance.now() - this.lastStart < this.options.minIntervalMs) return this.schedule();
+    this.lastStart = performance.now();
     this.running++;
     const group = this.queue.splice(0, this.options.maxBatch);
     // More waiting than this group takes, and room for another group: start it too.

@@ -72,6 +72,12 @@ export interface SeqTicket {
   outcome: SeqOutcome | undefined;
   /** Settles with the outcome once its commit is durable. */
   decided: Promise<SeqOutcome>;
+  /**
+   * On PostgreSQL (`TerminalAuthStore.routeChecksSeq`): the check is still to be made, by the
+   * route's own statement together with its write (the heartbeat), which calls `settle` with the
+   * outcome once that statement committed.
+   */
+  check?: { sessionId: string; seq: number; settle: (outcome: SeqOutcome) => void } | undefined;
 }
 
 interface SeqItem {
@@ -124,6 +130,12 @@ export class TerminalAuthStore {
    * 'deferred-seq'`). Must be created before the lanes that depend on it (lanes run in order).
    */
   readonly sharesCommit: boolean;
+  /**
+   * True on PostgreSQL: a `'deferred-seq'` route checks the sequence number itself, in the same
+   * statement as its write (`SeqTicket.check`), so its request costs one round trip and one commit
+   * fewer and does not wait behind the other requests' checks.
+   */
+  readonly routeChecksSeq: boolean;
 
   /** On SQLite, `writer` is the protocol's shared commit (required there). */
   constructor(database: Database, writer?: SqliteWriter) {
@@ -134,6 +146,7 @@ export class TerminalAuthStore {
       this.advanceSeq = writer.lane(sqliteSequencer(sqlite), 5000);
       this.advanceSeqOrdered = writer.orderedLane(sqliteSequencer(sqlite), 5000);
       this.sharesCommit = true;
+      this.routeChecksSeq = false;
     } else {
       const pool = database.pool!;
       this.loader = new TickBatcher({ run: pgLoader(pool), maxBatch: 1000, maxQueue: 100_000, maxInFlight: PG_IN_FLIGHT });
@@ -142,6 +155,7 @@ export class TerminalAuthStore {
       this.advanceSeq = (item) => sequencer.submit(item);
       this.advanceSeqOrdered = async (item) => ({ value: await sequencer.submit(item), durable: () => Promise.resolve() });
       this.sharesCommit = false;
+      this.routeChecksSeq = true;
     }
   }
 

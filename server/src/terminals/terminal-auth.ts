@@ -14,7 +14,7 @@ import { toSafeInt } from '../platform/int.js';
 import { EMPTY_BODY_SHA256, MAX_CLOCK_SKEW_MS, TERMINAL_HEADERS, canonicalRequest, fromBase64Url, utf8 } from './canonical.js';
 import type { TerminalPrincipal } from './contracts.js';
 import type { ProtocolTables } from './protocol-migration.js';
-import type { SeqTicket, SessionView, TerminalAuthStore } from './terminal-auth-store.js';
+import type { SeqOutcome, SeqTicket, SessionView, TerminalAuthStore } from './terminal-auth-store.js';
 
 /** A sequence check whose commit is under way: `done` settles after it (rejecting if refused). */
 export interface DeferredSeq {
@@ -39,8 +39,10 @@ declare module 'fastify' {
      * handler runs once the request's sequence number is durably accepted. `'deferred-seq'`: on
      * SQLite the handler runs while the check is being committed, and must (1) make its writes
      * depend on `request.terminalSeq.ticket` inside the same shared commit and (2) await
-     * `request.terminalSeq.done` before answering; elsewhere it behaves as `true`. For hot routes
-     * (heartbeat): one fsync per request instead of two. `'ordered-seq'`: on SQLite the handler
+     * `request.terminalSeq.done` before answering; on PostgreSQL the handler runs before the check,
+     * and its own statement must make the check (`ticket.check`: write only if accepted, settle
+     * after the commit) before it awaits `done`. For hot routes (heartbeat): one commit per
+     * request instead of two. `'ordered-seq'`: on SQLite the handler
      * runs once the check is committed, before its log sync, and every answer (errors included)
      * waits for that sync (`onSend`) — for routes that commit durably themselves before answering
      * (the card transactions): the sync of their own commit, later in the same log, covers the
@@ -169,6 +171,21 @@ export async function verifyTerminalRequest(
     if (value !== 'ok') await refused();
   } else if (deferSeq === 'ordered') {
     if ((await deps.store.advance(h.sessionId, h.seq)) !== 'ok') await refused();
+  } else if (deferSeq === 'deferred' && deps.store.routeChecksSeq) {
+    // PostgreSQL: the route's statement checks the sequence number with its own write and settles the ticket.
+    let settle: (outcome: SeqOutcome) => void = () => undefined;
+    const ticket: SeqTicket = { outcome: undefined, decided: new Promise<SeqOutcome>((resolve) => (settle = resolve)) };
+    ticket.check = {
+      sessionId: h.sessionId,
+      seq: h.seq,
+      settle: (outcome) => {
+        ticket.outcome = outcome;
+        settle(outcome);
+      },
+    };
+    const done = ticket.decided.then((outcome) => (outcome === 'ok' ? undefined : refused()));
+    done.catch(() => undefined);
+    request.terminalSeq = { ticket, done };
   } else if (deferSeq && deps.store.sharesCommit) {
     const ticket: SeqTicket = { outcome: undefined, decided: Promise.resolve('refused') };
     ticket.decided = deps.store.advance(h.sessionId, h.seq, ticket);
