@@ -7,7 +7,8 @@
  * this process's routes reloads at once) — another process sees a change within about a second of
  * its next assessment. Counts and sums (velocity, daily totals, the merchant's normal amount) are
  * read from pay_transactions, so they are right across processes; only the kinds of rule that exist
- * cost a query, and no rules cost none at all.
+ * cost a query, and no rules cost none at all. On SQLite (one process) a velocity count is first
+ * bounded from above in memory (risk-velocity.ts): a subject far under its limit costs no query.
  */
 import type { Kysely } from 'kysely';
 import { sql } from 'kysely';
@@ -45,6 +46,7 @@ import {
 } from './risk-rules.js';
 import type { RiskTables } from './risk-tables.js';
 import { IN_FLIGHT } from './engine-rows.js';
+import { velocityBound } from './risk-velocity.js';
 
 /** Diagnostic: XIAOWEI_RISK_ADVISORY_CARDS=1 serialises a card's claims with an advisory lock too, as before (PostgreSQL; for `BENCH_PAY_VARIANT`). */
 const ADVISORY_FOR_CARDS = process.env.XIAOWEI_RISK_ADVISORY_CARDS === '1';
@@ -115,6 +117,8 @@ export function createRiskEngine(deps: Omit<PaymentsDeps, 'risk'>): RiskEngineIm
   const terminalPlaces = new Map<string, { lat: number | null; lng: number | null; at: number }>();
   const normals = new Map<string, { values: number[]; at: number }>();
   const writer = new DecisionWriter(db);
+  /** SQLite: an upper bound of velocity counts kept in memory (risk-velocity.ts); a count under the limit needs no query. */
+  const bound = deps.database.dialect === 'sqlite' && deps.database.sqlite ? velocityBound(deps.database.sqlite) : undefined;
 
   async function revisionKey(): Promise<string> {
     const r = await db
@@ -333,6 +337,9 @@ export function createRiskEngine(deps: Omit<PaymentsDeps, 'risk'>): RiskEngineIm
         if (!subject || (v.ids && !v.ids.includes(subject))) return null;
         const types = v.types ?? ASSESSED_TYPES;
         const since = ctx.at - v.window_minutes * MINUTE_US;
+        // Far under the limit by the bound (every row of the subject in the window, whatever its status): no query.
+        const atMost = bound?.atMost(v.scope, subject, since, ctx.at) ?? null;
+        if (atMost !== null && atMost + 1 <= v.max_count) return null;
         const sofar = await memoised(`v:${v.scope}:${subject}:${v.window_minutes}:${types.join(',')}`, () =>
           counted(v.scope, subject, types, { since, until: ctx.at }),
         );
@@ -463,8 +470,12 @@ export function createRiskEngine(deps: Omit<PaymentsDeps, 'risk'>): RiskEngineIm
     for (const { rule, subject } of limits) {
       if (rule.kind === 'velocity') {
         const v = rule.params as RuleParams['velocity'];
+        const since = ctx.at - v.window_minutes * MINUTE_US;
+        // The bound counts this claim's row (inserted) and every claim before it: at most the limit, no query.
+        const atMost = bound?.atMost(v.scope, subject, since, ctx.at) ?? null;
+        if (atMost !== null && atMost <= v.max_count) continue;
         // No upper bound: a concurrent claim may carry a moment a little after this one's.
-        const sofar = await counted(v.scope, subject, v.types ?? ASSESSED_TYPES, { since: ctx.at - v.window_minutes * MINUTE_US, until: Number.MAX_SAFE_INTEGER }, trx);
+        const sofar = await counted(v.scope, subject, v.types ?? ASSESSED_TYPES, { since, until: Number.MAX_SAFE_INTEGER }, trx);
         if (sofar.count > v.max_count) return limitHit(rule, reasons.velocity(v.scope, sofar.count, v.window_minutes, v.max_count));
       } else {
         const d = rule.params as RuleParams['daily_total'];
