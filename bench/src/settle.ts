@@ -21,6 +21,8 @@
  *   npm run bench:settle
  *   npm run bench:settle -- --pg                  (BENCH_DATABASE_URL, default postgres://postgres@127.0.0.1:5432/postgres)
  *   npm run bench:settle -- --sales=200000 --merchants=500 --ledger=aggregate --verify
+ *   npm run bench:settle -- --pg --generate-only    (keeps the generated database and names it), then
+ *   npm run bench:settle -- --pg --from=xw_bench_settle_<pid>   (settles a fresh copy of it: runs to compare, without regenerating)
  *
  * Every --name=value flag can also be given as BENCH_SETTLE_<NAME>. The last line is one JSON object.
  */
@@ -65,7 +67,10 @@ const SETTINGS = {
   inflight: positive('inflight', 4),
   /** Keep the database (SQLite file or PostgreSQL database) and stop after generating it. */
   generateOnly: setting('generate-only', 'false') === 'true',
+  /** Settle a copy of a database kept by --generate-only (SQLite file, or PostgreSQL database name) instead of generating one. */
+  from: setting('from', ''),
 };
+if (SETTINGS.pg && SETTINGS.from !== '' && !/^[a-z_][a-z0-9_]*$/.test(SETTINGS.from)) throw new Error('--from must be a PostgreSQL database name');
 if (SETTINGS.ledger !== 'per-sale' && SETTINGS.ledger !== 'aggregate') throw new Error('--ledger must be per-sale or aggregate');
 const PG_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const DATE = '2026-09-01';
@@ -81,6 +86,7 @@ const merchantOf = (n: number): number => n % SETTINGS.merchants;
 async function openFresh(): Promise<{ database: Database; dialect: 'sqlite' | 'postgres'; cleanup: () => Promise<void> }> {
   if (!SETTINGS.pg) {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'xiaowei-bench-settle-'));
+    if (SETTINGS.from !== '') fs.copyFileSync(SETTINGS.from, path.join(dir, 'settle.db'));
     const database = openDatabase({ url: `sqlite:${path.join(dir, 'settle.db')}` });
     return { database, dialect: 'sqlite', cleanup: async () => fs.rmSync(dir, { recursive: true, force: true }) };
   }
@@ -88,7 +94,8 @@ async function openFresh(): Promise<{ database: Database; dialect: 'sqlite' | 'p
   const admin = new pg.Client({ connectionString: PG_URL });
   await admin.connect();
   await admin.query(`drop database if exists ${name} with (force)`);
-  await admin.query(`create database ${name}`);
+  // A copy of a kept database is a file copy on the server (no other session may be connected to it).
+  await admin.query(SETTINGS.from === '' ? `create database ${name}` : `create database ${name} template ${SETTINGS.from}`);
   await admin.end();
   const u = new URL(PG_URL);
   u.pathname = `/${name}`;
@@ -122,6 +129,83 @@ async function postAll(ledger: Ledger, total: number, make: (i: number) => Trans
   return posted;
 }
 
+/** Generates the bank, merchants, accounts, sales rows and their ledger side (see the top comment). */
+async function generate(database: Database, ledger: Ledger, dialect: 'sqlite' | 'postgres', sums: { amount: number; fee: number }[]): Promise<{ rowsS: number; ledgerS: number; transfers: number }> {
+  const M = SETTINGS.merchants;
+  const N = SETTINGS.sales;
+  const ids = Array.from({ length: M }, (_, i) => i);
+  const idb = database.kysely as Kysely<IdentityTables>;
+  const { bankId } = await bootstrap(idb, ledger);
+  const db = database.kysely as SettlementDb & Kysely<IdentityTables>;
+  const now = Date.now() * 1000;
+
+  // Parties, fee plan, merchants, accounts.
+  for (let i = 0; i < M; i += 500) {
+    await idb
+      .insertInto('parties')
+      .values(ids.slice(i, i + 500).map((k) => ({ id: `bench-m-${k}`, kind: 'business', name: `商户${k}`, roles: 'merchant', org_id: bankId, national_id_enc: null, national_id_hmac: null, national_id_last4: null, phone: null, region_code: null, created_at: Date.now() })))
+      .execute();
+  }
+  await db.insertInto('pay_fee_plans').values({ id: 'bench-plan', org_id: bankId, name: 'bench 0.38%', ...RATE, status: 'active', created_at: now, updated_at: now }).execute();
+  for (let i = 0; i < M; i += 500) {
+    await db
+      .insertInto('pay_merchants')
+      .values(
+        ids.slice(i, i + 500).map((k) => ({
+          party_id: `bench-m-${k}`,
+          org_id: bankId,
+          mcc: '5411',
+          fee_plan_id: 'bench-plan',
+          receivable_account_id: `bench-m-${k}:recv`,
+          settlement_account_id: `bench-m-${k}:settle`,
+          settlement_cycle: 'T0' as const,
+          status: 'active' as const,
+          created_at: now,
+          updated_at: now,
+        })),
+      )
+      .execute();
+  }
+  const acct = (id: string, code: number, owner: string) => ({ id, ledger: LEDGER_CNY, code, flags: accountType(code)!.flags, owner_id: owner, name: null });
+  const accounts = ids.flatMap((k) => [acct(`bench-m-${k}:recv`, 2004, `bench-m-${k}`), acct(`bench-m-${k}:settle`, 2002, `bench-m-${k}`), acct(`bench-c-${k}`, 2001, `bench-m-${k}`)]);
+  const badAccounts = await ledger.createAccounts(accounts);
+  if (badAccounts.length > 0) throw new Error(`accounts: ${JSON.stringify(badAccounts[0])}`);
+  await postAll(ledger, M, (k) => [
+    { id: `bench-fund-${k}`, debit_account_id: BANK_ACCOUNTS.settlement, credit_account_id: `bench-c-${k}`, amount: 1_000_000_000_000, ledger: LEDGER_CNY, code: 2 },
+  ]);
+
+  // The sales rows, set-based.
+  const rowsStart = performance.now();
+  const select = sql`
+    select 'bs' || printf('%08d', n), 'sale', 'approved', '00', 'bench-t-' || (n % ${sql.lit(M)}), 'c' || printf('%08d', n), 'h', '{}', null, 'bench-m-' || (n % ${sql.lit(M)}), ${bankId}, null, null, null, '1234',
+      'bench-c-' || (n % ${sql.lit(M)}), null, 100 + ((n * 7919) % 99900), ((100 + ((n * 7919) % 99900)) * 38 + 5000) / 10000, 0, 0, null, n, '123456', null, null, null,
+      ${DATE}, null, ${sql.lit(now)} + n, ${sql.lit(now)} + n`;
+  const columns = sql`(id, type, status, response_code, client_scope, client_id, request_hash, reply, terminal_id, merchant_party_id, org_id, batch_id,
+    operator_id, card_id, card_last4, account_id, counter_account_id, amount, fee, refunded_amount, refunded_fee, original_id, trace_no, auth_code,
+    pending_transfer_id, hold_expires_at, risk, business_date, settlement_id, created_at, updated_at)`;
+  if (dialect === 'sqlite') {
+    await sql`with recursive seq(n) as (select 1 union all select n + 1 from seq where n < ${sql.lit(N)}) insert into pay_transactions ${columns} ${select} from seq`.execute(db);
+  } else {
+    await sql`insert into pay_transactions ${columns} ${sql`
+      select 'bs' || lpad(n::text, 8, '0'), 'sale', 'approved', '00', 'bench-t-' || (n % ${sql.lit(M)}), 'c' || lpad(n::text, 8, '0'), 'h', '{}', null, 'bench-m-' || (n % ${sql.lit(M)}), cast(${bankId} as text), null, null, null, '1234',
+        'bench-c-' || (n % ${sql.lit(M)}), null, 100 + ((n * 7919) % 99900), ((100 + ((n * 7919) % 99900)) * 38 + 5000) / 10000, 0, 0, null, n, '123456', null, null, null,
+        cast(${DATE} as text), null, ${sql.lit(now)} + n, ${sql.lit(now)} + n`} from generate_series(1, ${sql.lit(N)}::bigint) as n`.execute(db);
+  }
+  const rowsS = secondsSince(rowsStart);
+  log(`  ${N.toLocaleString('en')} pay_transactions rows in ${rowsS} s`);
+
+  // The ledger side.
+  const ledgerStart = performance.now();
+  const accountsOf = (k: number) => ({ customer: `bench-c-${k}`, receivable: `bench-m-${k}:recv` });
+  const transfers =
+    SETTINGS.ledger === 'per-sale'
+      ? await postAll(ledger, N, (i) => saleTransfers(`bs${String(i + 1).padStart(8, '0')}`, accountsOf(merchantOf(i + 1)), amountOf(i + 1), feeFor(RATE, amountOf(i + 1))))
+      : await postAll(ledger, M, (k) => saleTransfers(`bench-agg-${k}`, accountsOf(k), sums[k]!.amount, sums[k]!.fee));
+  const ledgerS = secondsSince(ledgerStart);
+  log(`  ${transfers.toLocaleString('en')} ledger transfers in ${ledgerS} s`);
+  return { rowsS, ledgerS, transfers };
+}
+
 async function main(): Promise<void> {
   const { database, dialect, cleanup } = await openFresh();
   log(`bench:settle on ${dialect}: ${SETTINGS.sales.toLocaleString('en')} sales over ${SETTINGS.merchants} merchants, ledger ${SETTINGS.ledger}`);
@@ -132,71 +216,9 @@ async function main(): Promise<void> {
     const genStart = performance.now();
     await migrate(database);
     ledger = createLedger(database, config);
-    const idb = database.kysely as Kysely<IdentityTables>;
-    const { bankId } = await bootstrap(idb, ledger);
-    const db = database.kysely as SettlementDb & Kysely<IdentityTables>;
     const M = SETTINGS.merchants;
-    const now = Date.now() * 1000;
-
-    // Parties, fee plan, merchants, accounts.
-    const ids = Array.from({ length: M }, (_, i) => i);
-    for (let i = 0; i < M; i += 500) {
-      await idb
-        .insertInto('parties')
-        .values(ids.slice(i, i + 500).map((k) => ({ id: `bench-m-${k}`, kind: 'business', name: `商户${k}`, roles: 'merchant', org_id: bankId, national_id_enc: null, national_id_hmac: null, national_id_last4: null, phone: null, region_code: null, created_at: Date.now() })))
-        .execute();
-    }
-    await db.insertInto('pay_fee_plans').values({ id: 'bench-plan', org_id: bankId, name: 'bench 0.38%', ...RATE, status: 'active', created_at: now, updated_at: now }).execute();
-    for (let i = 0; i < M; i += 500) {
-      await db
-        .insertInto('pay_merchants')
-        .values(
-          ids.slice(i, i + 500).map((k) => ({
-            party_id: `bench-m-${k}`,
-            org_id: bankId,
-            mcc: '5411',
-            fee_plan_id: 'bench-plan',
-            receivable_account_id: `bench-m-${k}:recv`,
-            settlement_account_id: `bench-m-${k}:settle`,
-            settlement_cycle: 'T0' as const,
-            status: 'active' as const,
-            created_at: now,
-            updated_at: now,
-          })),
-        )
-        .execute();
-    }
-    const acct = (id: string, code: number, owner: string) => ({ id, ledger: LEDGER_CNY, code, flags: accountType(code)!.flags, owner_id: owner, name: null });
-    const accounts = ids.flatMap((k) => [acct(`bench-m-${k}:recv`, 2004, `bench-m-${k}`), acct(`bench-m-${k}:settle`, 2002, `bench-m-${k}`), acct(`bench-c-${k}`, 2001, `bench-m-${k}`)]);
-    const badAccounts = await ledger.createAccounts(accounts);
-    if (badAccounts.length > 0) throw new Error(`accounts: ${JSON.stringify(badAccounts[0])}`);
-    await postAll(ledger, M, (k) => [
-      { id: `bench-fund-${k}`, debit_account_id: BANK_ACCOUNTS.settlement, credit_account_id: `bench-c-${k}`, amount: 1_000_000_000_000, ledger: LEDGER_CNY, code: 2 },
-    ]);
-
-    // The sales rows, set-based.
-    const rowsStart = performance.now();
     const N = SETTINGS.sales;
-    const select = sql`
-      select 'bs' || printf('%08d', n), 'sale', 'approved', '00', 'bench-t-' || (n % ${sql.lit(M)}), 'c' || printf('%08d', n), 'h', '{}', null, 'bench-m-' || (n % ${sql.lit(M)}), ${bankId}, null, null, null, '1234',
-        'bench-c-' || (n % ${sql.lit(M)}), null, 100 + ((n * 7919) % 99900), ((100 + ((n * 7919) % 99900)) * 38 + 5000) / 10000, 0, 0, null, n, '123456', null, null, null,
-        ${DATE}, null, ${sql.lit(now)} + n, ${sql.lit(now)} + n`;
-    const columns = sql`(id, type, status, response_code, client_scope, client_id, request_hash, reply, terminal_id, merchant_party_id, org_id, batch_id,
-      operator_id, card_id, card_last4, account_id, counter_account_id, amount, fee, refunded_amount, refunded_fee, original_id, trace_no, auth_code,
-      pending_transfer_id, hold_expires_at, risk, business_date, settlement_id, created_at, updated_at)`;
-    if (dialect === 'sqlite') {
-      await sql`with recursive seq(n) as (select 1 union all select n + 1 from seq where n < ${sql.lit(N)}) insert into pay_transactions ${columns} ${select} from seq`.execute(db);
-    } else {
-      await sql`insert into pay_transactions ${columns} ${sql`
-        select 'bs' || lpad(n::text, 8, '0'), 'sale', 'approved', '00', 'bench-t-' || (n % ${sql.lit(M)}), 'c' || lpad(n::text, 8, '0'), 'h', '{}', null, 'bench-m-' || (n % ${sql.lit(M)}), cast(${bankId} as text), null, null, null, '1234',
-          'bench-c-' || (n % ${sql.lit(M)}), null, 100 + ((n * 7919) % 99900), ((100 + ((n * 7919) % 99900)) * 38 + 5000) / 10000, 0, 0, null, n, '123456', null, null, null,
-          cast(${DATE} as text), null, ${sql.lit(now)} + n, ${sql.lit(now)} + n`} from generate_series(1, ${sql.lit(N)}::bigint) as n`.execute(db);
-    }
-    const rowsS = secondsSince(rowsStart);
-    log(`  ${N.toLocaleString('en')} pay_transactions rows in ${rowsS} s`);
-
-    // The ledger side.
-    const ledgerStart = performance.now();
+    const ids = Array.from({ length: M }, (_, i) => i);
     const expectedNet = new Array<number>(M).fill(0);
     const sums = Array.from({ length: M }, () => ({ amount: 0, fee: 0 }));
     for (let n = 1; n <= N; n++) {
@@ -207,19 +229,17 @@ async function main(): Promise<void> {
       sums[k]!.amount += a;
       sums[k]!.fee += f;
     }
-    const accountsOf = (k: number) => ({ customer: `bench-c-${k}`, receivable: `bench-m-${k}:recv` });
-    const transfers =
-      SETTINGS.ledger === 'per-sale'
-        ? await postAll(ledger, N, (i) => saleTransfers(`bs${String(i + 1).padStart(8, '0')}`, accountsOf(merchantOf(i + 1)), amountOf(i + 1), feeFor(RATE, amountOf(i + 1))))
-        : await postAll(ledger, M, (k) => saleTransfers(`bench-agg-${k}`, accountsOf(k), sums[k]!.amount, sums[k]!.fee));
-    const ledgerS = secondsSince(ledgerStart);
-    log(`  ${transfers.toLocaleString('en')} ledger transfers in ${ledgerS} s`);
+    let rowsS = 0;
+    let ledgerS = 0;
+    let transfers = SETTINGS.ledger === 'per-sale' ? 2 * N : 2 * M;
+    if (SETTINGS.from === '') ({ rowsS, ledgerS, transfers } = await generate(database, ledger, dialect, sums));
+    else log(`  copied from ${SETTINGS.from} (generated with the same --sales, --merchants and --ledger)`);
     const generateS = secondsSince(genStart);
     if (SETTINGS.generateOnly) {
       await ledger.drain();
       ledger = undefined;
       keep = true;
-      log(`  generated; kept at ${dialect === 'sqlite' ? (database.sqlite!.name) : 'the bench database'}`);
+      log(`  generated; kept at ${dialect === 'sqlite' ? database.sqlite!.name : `database xw_bench_settle_${process.pid}`} (settle copies of it with --from=…)`);
       return;
     }
 

@@ -5,8 +5,9 @@
  * `stl:<date>:<merchant party id>`, and it is also the id the included `pay_transactions` rows are
  * stamped with (`settlement_id`) and the stem of the ledger transfer id (`<id>:settle`), so a run
  * that crashed anywhere completes on the next run without doing anything twice.
- * status: open (claimed inside the run's database transaction; never visible after it commits) →
- * pending (totals fixed, rows stamped, ledger transfer not yet confirmed) → settled; or carried
+ * status: open (claimed, rows not stamped yet; a crashed run leaves it and the next run stamps it
+ * first; never shown) → pending (totals fixed, rows stamped, ledger transfer not yet confirmed) →
+ * settled; or carried
  * (net < 0: no transfer, rows left unstamped so the next settlement nets them).
  *
  * `pay_recon_exceptions` — what reconciliation found when it compared a closed batch's uploaded

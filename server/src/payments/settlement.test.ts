@@ -251,6 +251,43 @@ describe.each(DIALECTS)('settlement on %s', (dialect) => {
     expect(await w.balanceOf(m.receivable)).toBe(0);
   });
 
+  it('a crash after the open rows are claimed, before any is stamped, is completed by the next run; a merchant per transaction, each settled once', async () => {
+    const worlds = [];
+    for (let i = 0; i < 3; i++) worlds.push(await setupPaymentsWorld(h, { settlementCycle: 'T0' }));
+    const deps = h.payments.deps;
+    const D = '2026-06-01';
+    const nets: number[] = [];
+    for (const [i, w] of worlds.entries()) {
+      const amount = 10_000 * (i + 1);
+      await writeTxn(deps, merchantOf(w), { businessDate: D, customerAccount: w.customerAccount, terminalId: w.terminalId, type: 'sale', amount, fee: fee(amount) });
+      nets.push(amount - fee(amount));
+    }
+    // The crash: open rows, nothing stamped, no transfer, and nobody sees them.
+    await runSettlement(deps, D, { stopAfterOpen: true });
+    for (const w of worlds) {
+      const id = settlementId(D, w.merchant.partyId);
+      expect(await settlement(id)).toMatchObject({ status: 'open' });
+      expect(await stamped(id)).toBe(0);
+      expect((await get(`/settlements/${encodeURIComponent(id)}`)).statusCode).toBe(404);
+    }
+    // A run for the next date finishes them first (their rows are theirs, not the new date's).
+    await runSettlement(deps, '2026-06-02', { stampChunk: 1 });
+    for (const [i, w] of worlds.entries()) {
+      const id = settlementId(D, w.merchant.partyId);
+      const row = await settlement(id);
+      expect(row).toMatchObject({ status: 'settled', sale_count: expect.anything() });
+      expect([Number(row!.sale_count), Number(row!.net)]).toEqual([1, nets[i]]);
+      expect(await stamped(id)).toBe(1);
+      expect(await settlement(settlementId('2026-06-02', w.merchant.partyId))).toBeUndefined();
+      expect(await w.balanceOf(w.merchant.settlement)).toBe(nets[i]);
+      expect(await w.balanceOf(w.merchant.receivable)).toBe(0);
+    }
+    // Runs again, of either date, change nothing.
+    await runSettlement(deps, D, { stampChunk: 2 });
+    await runSettlement(deps, '2026-06-02');
+    for (const [i, w] of worlds.entries()) expect(await w.balanceOf(w.merchant.settlement)).toBe(nets[i]);
+  });
+
   it('a transfer the ledger refuses leaves the settlement pending with the reason; once fixed, the next run settles it under a new transfer id', async () => {
     const w = await setupPaymentsWorld(h, { settlementCycle: 'T0' });
     const m = merchantOf(w);
