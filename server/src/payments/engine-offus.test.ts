@@ -11,7 +11,7 @@ import { BANK_ACCOUNTS } from '../seed/bootstrap.js';
 import type { OffUsAdvice, OffUsAnswer, OffUsAuthorizer, OffUsRequest, TxnReply } from './contracts.js';
 import * as E from './engine.js';
 import { sweepEngine } from './engine.js';
-import { setupPaymentsWorld, type PaymentsWorld } from './test-support.js';
+import { engineRequest, setupPaymentsWorld, type PaymentsWorld } from './test-support.js';
 
 let seq = 0;
 const cid = (p = 'c'): string => `${p}-${process.pid}-${++seq}`;
@@ -82,11 +82,7 @@ describe.each(DIALECTS)('off-us cards through the engine (%s)', (dialect) => {
     await h.close();
   });
 
-  const req = () => ({
-    terminal: { terminal_id: w.terminalId, serial: '', owner_party_id: w.merchant.partyId, org_id: w.orgId, group_ids: [], session_id: w.terminal.session!.sessionId, operator: null },
-    operatorId: null,
-    seq: 1,
-  });
+  const req = () => engineRequest(w, null);
   const card = { pan: OFF_US_PAN, expiry: '3012' };
   const sale = async (amount: number, clientId = cid('s')): Promise<TxnReply> => E.sale(h.payments.deps, req(), { clientId, amount, card, pinBlock: await w.pinBlock('147258', OFF_US_PAN) });
   const clearing = async (): Promise<number> => w.balanceOf(BANK_ACCOUNTS.switch_clearing);

@@ -8,7 +8,7 @@ import { expectError } from '../terminals/test-support/fleet-testkit.js';
 import type { TxnReply } from './contracts.js';
 import * as E from './engine.js';
 import { resolveHeld } from './engine-held.js';
-import { setupPaymentsWorld, type PaymentsWorld } from './test-support.js';
+import { engineRequest, setupPaymentsWorld, type PaymentsWorld } from './test-support.js';
 
 const SALE = '/api/v1/terminal/pay/sale';
 let seq = 0;
@@ -75,11 +75,7 @@ describe.each(DIALECTS)('terminal transaction engine (%s)', (dialect) => {
   });
 
   it('truly concurrent identical sales (engine called in parallel) have one effect and one row', async () => {
-    const req = {
-      terminal: { terminal_id: w.terminalId, serial: '', owner_party_id: w.merchant.partyId, org_id: w.orgId, group_ids: [], session_id: w.terminal.session!.sessionId, operator: null },
-      operatorId: 'op-test',
-      seq: 1,
-    };
+    const req = engineRequest(w);
     const input = { clientId: cid('par'), amount: 555, card: card(), pinBlock: await w.pinBlock() };
     const before = await balances();
     const replies = await Promise.all([1, 2, 3, 4].map(() => E.sale(h.payments.deps, req, input)));
@@ -89,11 +85,7 @@ describe.each(DIALECTS)('terminal transaction engine (%s)', (dialect) => {
   });
 
   it('a refund racing a reversal of the same sale never returns more than the sale', async () => {
-    const req = {
-      terminal: { terminal_id: w.terminalId, serial: '', owner_party_id: w.merchant.partyId, org_id: w.orgId, group_ids: [], session_id: w.terminal.session!.sessionId, operator: null },
-      operatorId: 'op-test',
-      seq: 1,
-    };
+    const req = engineRequest(w);
     for (let round = 0; round < 4; round++) {
       const before = await balances();
       const s = await sale(10_000);
@@ -338,11 +330,7 @@ describe.each(DIALECTS)('terminal transaction engine (%s)', (dialect) => {
   });
 
   describe('reversal of a void (the terminal had no answer to the void)', () => {
-    const req = () => ({
-      terminal: { terminal_id: w.terminalId, serial: '', owner_party_id: w.merchant.partyId, org_id: w.orgId, group_ids: [], session_id: w.terminal.session!.sessionId, operator: null },
-      operatorId: 'op-test',
-      seq: 1,
-    });
+    const req = () => engineRequest(w);
     const status = async (id: string): Promise<string> => (await w.terminal.request<TxnReply>('GET', `/api/v1/terminal/pay/transactions/${id}`)).status;
     const verified = async (): Promise<void> => expect((await h.ledger.verify()).ok).toBe(true);
     const usage = async (cardId: string): Promise<number> => {
@@ -503,7 +491,7 @@ describe.each(DIALECTS)('terminal transaction engine (%s)', (dialect) => {
       expect(whole).toMatchObject({ responseCode: '00', amount: 10_000, fee: 38 });
       expect((await status(s.id)).status).toBe('refunded');
       expect(await balances()).toEqual(before);
-      expect((await E.reversal(h.payments.deps, { terminal: { terminal_id: w.terminalId, serial: '', owner_party_id: w.merchant.partyId, org_id: w.orgId, group_ids: [], session_id: w.terminal.session!.sessionId, operator: null }, operatorId: 'op-test', seq: 1 }, { clientId: cid('rv'), originalClientId: whole.clientId })).amount).toBe(10_000);
+      expect((await E.reversal(h.payments.deps, engineRequest(w), { clientId: cid('rv'), originalClientId: whole.clientId })).amount).toBe(10_000);
       expect((await status(s.id)).status).toBe('approved');
       expect(await balances()).toEqual(charged);
       // …and a reversal of the sale now gives all of it back.
@@ -564,7 +552,7 @@ describe.each(DIALECTS)('terminal transaction engine (%s)', (dialect) => {
     });
 
     it('a refund reversal racing a reversal of its sale never charges the customer for a sale reversed', async () => {
-      const req = { terminal: { terminal_id: w.terminalId, serial: '', owner_party_id: w.merchant.partyId, org_id: w.orgId, group_ids: [], session_id: w.terminal.session!.sessionId, operator: null }, operatorId: 'op-test', seq: 1 };
+      const req = engineRequest(w);
       for (let round = 0; round < 4; round++) {
         const before = await balances();
         const s = await sale(6_000);

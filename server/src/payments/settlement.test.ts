@@ -11,7 +11,7 @@ import { businessDate, feeFor, refundFee, type TxnReply } from './contracts.js';
 import * as E from './engine.js';
 import { writeTxn, type FixtureMerchant } from './settlement-fixtures.js';
 import { nextAttempt, previousDate, runSettlement, settlementId, statementCsv, yuan, type SettlementDb } from './settlement.js';
-import { setupPaymentsWorld, type PaymentsWorld } from './test-support.js';
+import { engineRequest, setupPaymentsWorld, type PaymentsWorld } from './test-support.js';
 
 const plan = { rate_bp: 38, min_fee: 0, max_fee: null, fixed_fee: 0 };
 const fee = (amount: number) => feeFor(plan, amount);
@@ -379,11 +379,7 @@ describe.each(DIALECTS)('settlement on %s', (dialect) => {
     const deps = h.payments.deps;
     for (const split of [false, true]) {
       const w = await setupPaymentsWorld(h, { settlementCycle: 'T0' });
-      const req = {
-        terminal: { terminal_id: w.terminalId, serial: '', owner_party_id: w.merchant.partyId, org_id: w.orgId, group_ids: [], session_id: w.terminal.session!.sessionId, operator: null },
-        operatorId: 'op-test',
-        seq: 1,
-      };
+      const req = engineRequest(w);
       const s = await E.sale(deps, req, { clientId: `vr-s-${split}`, amount: 10_000, card: { pan: w.card.pan, expiry: w.card.expiry }, pinBlock: await w.pinBlock() });
       const v = await E.voidSale(deps, req, { clientId: `vr-v-${split}`, originalId: s.id });
       expect(v.responseCode).toBe('00');
@@ -409,11 +405,7 @@ describe.each(DIALECTS)('settlement on %s', (dialect) => {
     const deps = h.payments.deps;
     for (const split of [false, true]) {
       const w = await setupPaymentsWorld(h, { settlementCycle: 'T0' });
-      const req = {
-        terminal: { terminal_id: w.terminalId, serial: '', owner_party_id: w.merchant.partyId, org_id: w.orgId, group_ids: [], session_id: w.terminal.session!.sessionId, operator: null },
-        operatorId: 'op-test',
-        seq: 1,
-      };
+      const req = engineRequest(w);
       const s = await E.sale(deps, req, { clientId: `rr-s-${split}`, amount: 10_000, card: { pan: w.card.pan, expiry: w.card.expiry }, pinBlock: await w.pinBlock() });
       const f = await E.refund(deps, req, { clientId: `rr-f-${split}`, originalId: s.id, amount: 4_000 });
       expect(f.responseCode).toBe('00');

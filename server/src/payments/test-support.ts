@@ -21,6 +21,7 @@ import { makePinBlock } from './card-access.js';
 import { issueCard } from './cards.js';
 import type { FeePlan } from './contracts.js';
 import type { PaymentsDeps } from './deps.js';
+import type { TerminalRequest } from './engine.js';
 import { createFeePlan, type FeePlanInput } from './fee-plans.js';
 import type { Payments } from './index.js';
 import { enrolMerchant, type LoadedMerchant, type SettlementCycle } from './merchants.js';
@@ -114,6 +115,29 @@ export interface PaymentsWorld {
 }
 
 let worldCounter = 0;
+
+/**
+ * A request of the world's first terminal for calling the engine directly, as its routes build one
+ * after the MAC check: the terminal's session, `operatorId` ('op-test' unless given), sequence 1.
+ */
+export function engineRequest(
+  w: Pick<PaymentsWorld, 'terminalId' | 'merchant' | 'orgId' | 'terminal'>,
+  operatorId: string | null = 'op-test',
+): TerminalRequest {
+  return {
+    terminal: {
+      terminal_id: w.terminalId,
+      serial: '',
+      owner_party_id: w.merchant.partyId,
+      org_id: w.orgId,
+      group_ids: [],
+      session_id: w.terminal.session!.sessionId,
+      operator: null,
+    },
+    operatorId,
+    seq: 1,
+  };
+}
 
 /** The listening origin of the harness's app (starts listening on a free port when needed). */
 export async function listeningBase(h: WorldHarness): Promise<string> {

@@ -11,7 +11,7 @@ import { DIALECTS } from '../../../test/dialects.js';
 import { createHarness, type Harness } from '../../../test/harness.js';
 import type { TxnReply } from '../../payments/contracts.js';
 import * as E from '../../payments/engine.js';
-import { setupPaymentsWorld, type PaymentsWorld } from '../../payments/test-support.js';
+import { engineRequest, setupPaymentsWorld, type PaymentsWorld } from '../../payments/test-support.js';
 import { BANK_ACCOUNTS } from '../../seed/bootstrap.js';
 import type { SimCard } from '../switch-sim/index.js';
 import type { SwitchTables } from '../switch/tables.js';
@@ -41,11 +41,7 @@ describe.each(DIALECTS)('switch reconciliation end to end with the simulator (%s
     await sw?.close();
   });
 
-  const req = () => ({
-    terminal: { terminal_id: w.terminalId, serial: '', owner_party_id: w.merchant.partyId, org_id: w.orgId, group_ids: [], session_id: w.terminal.session!.sessionId, operator: null },
-    operatorId: 'op-test',
-    seq: 1,
-  });
+  const req = () => engineRequest(w);
   const sale = async (amount: number): Promise<TxnReply> => {
     const card: SimCard = sw.sim.cards()[cardNo++]!;
     const r = await E.sale(h.payments.deps, req(), { clientId: cid('sale'), amount, card: { pan: card.pan, expiry: card.expiry }, pinBlock: await w.pinBlock(card.pin, card.pan) });

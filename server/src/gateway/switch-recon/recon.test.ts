@@ -3,7 +3,7 @@ import { DIALECTS } from '../../../test/dialects.js';
 import { auth, createHarness, type Harness } from '../../../test/harness.js';
 import type { TxnReply } from '../../payments/contracts.js';
 import * as E from '../../payments/engine.js';
-import { setupPaymentsWorld, type PaymentsWorld } from '../../payments/test-support.js';
+import { engineRequest, setupPaymentsWorld, type PaymentsWorld } from '../../payments/test-support.js';
 import { BANK_ACCOUNTS } from '../../seed/bootstrap.js';
 import { closeSaf } from '../switch/journal.js';
 import { listExceptions, resolveException, type ReconExceptionView } from './exceptions.js';
@@ -47,11 +47,7 @@ describe.each(DIALECTS)('switch settlement file reconciliation (%s)', (dialect) 
   });
 
   const deps = () => h.gateway.deps;
-  const req = () => ({
-    terminal: { terminal_id: w.terminalId, serial: '', owner_party_id: w.merchant.partyId, org_id: w.orgId, group_ids: [], session_id: w.terminal.session!.sessionId, operator: null },
-    operatorId: 'op-test',
-    seq: 1,
-  });
+  const req = () => engineRequest(w);
   const sale = async (amount: number): Promise<TxnReply & { rrn: string }> => {
     const r = await E.sale(h.payments.deps, req(), { clientId: cid('sale'), amount, card: { pan: offUsPan(), expiry: '3012' } });
     expect(r.approved).toBe(sw.next === 'approve');
